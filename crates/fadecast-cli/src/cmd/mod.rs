@@ -1,0 +1,4 @@
+pub mod corpus;
+pub mod eval;
+pub mod import;
+pub mod util;

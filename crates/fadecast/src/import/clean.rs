@@ -1,0 +1,309 @@
+//! Cleaning and standardisation, shared by every importer (public datasets and user data).
+//!
+//! The rules, in order:
+//! 1. **Validate** every row: the cycle must be finite and ≥ 0; capacity (or the source's
+//!    normalised capacity) must be present, finite and > 0. Any violation is an error naming the
+//!    file, the cell and the row: bad data is never silently repaired.
+//! 2. **Order**: cycles must be strictly increasing. By default a duplicate or an out-of-order
+//!    cycle is an error; an importer whose source is documented to need it may set
+//!    [`CleanOptions::reorder`] to sort and merge duplicates (mean), counted in the stats.
+//! 3. **SOH** = capacity / reference capacity. Reference: the nominal capacity where known
+//!    (`"nominal"`); otherwise the median of the first [`INITIAL_OBSERVATIONS`] capacities
+//!    (`"initial"`); sources that publish only normalised capacity keep their normalisation
+//!    (`"source-normalised"`), and capacity in Ah is then derived only where a nominal is known.
+//! 4. **Outliers** (per-cycle data with at least [`OUTLIER_WINDOW`] rows only; check-up series
+//!    are too sparse for a local filter): a row is removed when its SOH is further than
+//!    `max(OUTLIER_K · 1.4826 · MAD, OUTLIER_FLOOR)` from the median of the
+//!    [`OUTLIER_WINDOW`] rows centred on it. The count removed per cell is reported.
+//! 5. Descriptors: non-finite values become "unavailable" (they are optional by design).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{RawCell, RawCycle};
+use crate::data::{Cell, Cycle, Observation};
+use crate::error::{ErrorKind, ImportError, Result};
+
+pub const INITIAL_OBSERVATIONS: usize = 5;
+pub const OUTLIER_WINDOW: usize = 11;
+pub const OUTLIER_K: f64 = 5.0;
+/// Minimum deviation (SOH fraction) that can count as an outlier, so that flat, quiet series
+/// with a near-zero MAD keep their ordinary noise.
+pub const OUTLIER_FLOOR: f64 = 0.02;
+
+#[derive(Debug, Clone, Copy)]
+pub struct CleanOptions {
+    /// Sort rows by cycle and merge duplicate cycles instead of rejecting them.
+    pub reorder: bool,
+    /// Apply the rolling median / MAD outlier filter.
+    pub remove_outliers: bool,
+}
+
+impl CleanOptions {
+    /// Reject duplicate / unsorted cycles (user data, and sources that are clean).
+    pub const STRICT: Self = Self { reorder: false, remove_outliers: true };
+    /// Sort and merge duplicates: only for sources whose PROVENANCE documents the need.
+    pub const REORDER: Self = Self { reorder: true, remove_outliers: true };
+}
+
+impl Default for CleanOptions {
+    fn default() -> Self {
+        Self::STRICT
+    }
+}
+
+/// What cleaning did to one cell.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CleanStats {
+    pub rows_read: usize,
+    /// Rows the importer skipped for a documented source caveat, per reason.
+    pub dropped_by_importer: BTreeMap<String, usize>,
+    pub duplicates_merged: usize,
+    pub reordered: bool,
+    pub outliers_removed: usize,
+    pub rows_kept: usize,
+}
+
+/// Validates and standardises one raw cell.
+pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
+    let RawCell { mut meta, file, mut rows, dropped } = raw;
+    let cell_err = |kind: ErrorKind, row: usize| {
+        ImportError::new(&file, kind).cell(meta.cell_id.clone()).row(row)
+    };
+    let mut stats = CleanStats {
+        rows_read: rows.len() + dropped.values().sum::<usize>(),
+        dropped_by_importer: dropped,
+        ..Default::default()
+    };
+    if rows.is_empty() {
+        return Err(ImportError::new(&file, ErrorKind::NoCycles).cell(meta.cell_id.clone()));
+    }
+
+    // 1. validate
+    for r in &rows {
+        if !r.cycle.is_finite() {
+            return Err(cell_err(ErrorKind::NotFinite("cycle".into()), r.row));
+        }
+        if r.cycle < 0.0 {
+            return Err(cell_err(ErrorKind::Negative { what: "cycle".into(), value: r.cycle }, r.row));
+        }
+        if r.capacity_ah.is_none() && r.soh.is_none() {
+            return Err(cell_err(ErrorKind::Malformed("capacity is missing".into()), r.row));
+        }
+        for (what, v) in [("capacity", r.capacity_ah), ("normalised capacity", r.soh)] {
+            if let Some(v) = v {
+                if !v.is_finite() {
+                    return Err(cell_err(ErrorKind::NotFinite(what.into()), r.row));
+                }
+                if v < 0.0 {
+                    return Err(cell_err(ErrorKind::Negative { what: what.into(), value: v }, r.row));
+                }
+                if v == 0.0 {
+                    return Err(cell_err(ErrorKind::Malformed(format!("{what} is zero")), r.row));
+                }
+            }
+        }
+    }
+
+    // 2. order
+    if opts.reorder {
+        if rows.windows(2).any(|w| w[1].cycle < w[0].cycle) {
+            stats.reordered = true;
+            rows.sort_by(|a, b| a.cycle.total_cmp(&b.cycle));
+        }
+        let before = rows.len();
+        rows = merge_duplicates(rows);
+        stats.duplicates_merged = before - rows.len();
+    } else {
+        let mut first_row_of_prev = rows[0].row;
+        for w in rows.windows(2) {
+            if w[1].cycle == w[0].cycle {
+                return Err(cell_err(
+                    ErrorKind::DuplicateCycle { cycle: w[1].cycle, first_row: first_row_of_prev },
+                    w[1].row,
+                ));
+            }
+            if w[1].cycle < w[0].cycle {
+                return Err(cell_err(
+                    ErrorKind::UnsortedCycle { cycle: w[1].cycle, previous: w[0].cycle },
+                    w[1].row,
+                ));
+            }
+            first_row_of_prev = w[1].row;
+        }
+    }
+
+    // 3. SOH
+    let has_capacity = rows.iter().all(|r| r.capacity_ah.is_some());
+    let (reference, rule) = if has_capacity {
+        match meta.nominal_capacity_ah.filter(|n| *n > 0.0) {
+            Some(n) => (Some(n), "nominal"),
+            None => {
+                let mut first: Vec<f64> =
+                    rows.iter().take(INITIAL_OBSERVATIONS).filter_map(|r| r.capacity_ah).collect();
+                (Some(median(&mut first)), "initial")
+            }
+        }
+    } else if rows.iter().all(|r| r.soh.is_some()) {
+        (meta.nominal_capacity_ah.filter(|n| *n > 0.0), "source-normalised")
+    } else {
+        let r = rows.iter().find(|r| r.capacity_ah.is_none()).map(|r| r.row).unwrap_or(0);
+        return Err(cell_err(
+            ErrorKind::Malformed("mixes rows with capacity in Ah and rows with normalised capacity only".into()),
+            r,
+        ));
+    };
+    meta.reference_capacity_ah = reference;
+    meta.reference_rule = rule.to_string();
+    let mut cycles: Vec<Cycle> = rows
+        .iter()
+        .map(|r| {
+            let (capacity_ah, soh) = match (r.capacity_ah, rule) {
+                (Some(c), _) => (Some(c), c / reference.expect("reference set with capacity")),
+                (None, _) => {
+                    let s = r.soh.expect("checked above");
+                    (reference.map(|n| s * n), s)
+                }
+            };
+            let mut descriptors = r.descriptors;
+            for d in descriptors.iter_mut() {
+                *d = d.filter(|v| v.is_finite());
+            }
+            Cycle { cycle: r.cycle, capacity_ah, soh, descriptors }
+        })
+        .collect();
+
+    // 4. outliers
+    if opts.remove_outliers && meta.observation == Observation::PerCycle {
+        let keep = outlier_mask(&cycles.iter().map(|c| c.soh).collect::<Vec<_>>());
+        let before = cycles.len();
+        let mut it = keep.iter();
+        cycles.retain(|_| *it.next().unwrap());
+        stats.outliers_removed = before - cycles.len();
+    }
+    stats.rows_kept = cycles.len();
+    Ok((Cell { meta, cycles }, stats))
+}
+
+fn merge_duplicates(rows: Vec<RawCycle>) -> Vec<RawCycle> {
+    let mut out: Vec<(RawCycle, usize)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match out.last_mut() {
+            Some((last, n)) if last.cycle == r.cycle => {
+                let k = *n as f64;
+                let avg = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) => Some((a * k + b) / (k + 1.0)),
+                    (a, b) => a.or(b),
+                };
+                last.capacity_ah = avg(last.capacity_ah, r.capacity_ah);
+                last.soh = avg(last.soh, r.soh);
+                for i in 0..last.descriptors.len() {
+                    last.descriptors[i] = avg(last.descriptors[i], r.descriptors[i]);
+                }
+                *n += 1;
+            }
+            _ => out.push((r, 1)),
+        }
+    }
+    out.into_iter().map(|(r, _)| r).collect()
+}
+
+/// `true` = keep. See the module docs for the rule.
+pub fn outlier_mask(soh: &[f64]) -> Vec<bool> {
+    let n = soh.len();
+    if n < OUTLIER_WINDOW {
+        return vec![true; n];
+    }
+    let half = OUTLIER_WINDOW / 2;
+    let mut window = Vec::with_capacity(OUTLIER_WINDOW);
+    (0..n)
+        .map(|i| {
+            // Shift the window inwards at the edges so it always holds OUTLIER_WINDOW rows.
+            let start = i.saturating_sub(half).min(n - OUTLIER_WINDOW);
+            window.clear();
+            window.extend_from_slice(&soh[start..start + OUTLIER_WINDOW]);
+            let med = median(&mut window);
+            let mut dev: Vec<f64> = window.iter().map(|v| (v - med).abs()).collect();
+            let mad = median(&mut dev);
+            (soh[i] - med).abs() <= (OUTLIER_K * 1.4826 * mad).max(OUTLIER_FLOOR)
+        })
+        .collect()
+}
+
+/// Median of a non-empty slice (reorders it).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::CellMeta;
+
+    fn raw(caps: &[(f64, f64)]) -> RawCell {
+        let meta = CellMeta { dataset: "T".into(), cell_id: "c1".into(), nominal_capacity_ah: Some(1.0), ..Default::default() };
+        let mut c = RawCell::new(meta, "t.csv");
+        c.rows = caps.iter().enumerate().map(|(i, &(cy, q))| RawCycle::new(i + 2, cy, Some(q))).collect();
+        c
+    }
+
+    #[test]
+    fn nan_capacity_is_an_error_naming_file_cell_and_row() {
+        let e = clean(raw(&[(1.0, 1.0), (2.0, f64::NAN)]), CleanOptions::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("t.csv") && msg.contains("cell c1") && msg.contains("row 3"), "{msg}");
+    }
+
+    #[test]
+    fn negative_capacity_is_an_error() {
+        let e = clean(raw(&[(1.0, 1.0), (2.0, -0.5)]), CleanOptions::default()).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Negative { .. }), "{e}");
+    }
+
+    #[test]
+    fn duplicate_and_unsorted_cycles_are_errors_by_default() {
+        let e = clean(raw(&[(1.0, 1.0), (1.0, 0.9)]), CleanOptions::default()).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::DuplicateCycle { .. }), "{e}");
+        let e = clean(raw(&[(2.0, 1.0), (1.0, 0.9)]), CleanOptions::default()).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::UnsortedCycle { .. }), "{e}");
+    }
+
+    #[test]
+    fn reorder_sorts_and_merges_duplicates() {
+        let opts = CleanOptions { reorder: true, remove_outliers: false };
+        let (cell, stats) = clean(raw(&[(2.0, 0.8), (1.0, 1.0), (2.0, 0.9)]), opts).unwrap();
+        assert_eq!(cell.cycle_axis(), vec![1.0, 2.0]);
+        assert!((cell.cycles[1].soh - 0.85).abs() < 1e-12);
+        assert_eq!(stats.duplicates_merged, 1);
+        assert!(stats.reordered);
+    }
+
+    #[test]
+    fn soh_uses_nominal_then_initial_median() {
+        let (cell, _) = clean(raw(&[(1.0, 0.9), (2.0, 0.8)]), CleanOptions::default()).unwrap();
+        assert_eq!(cell.meta.reference_rule, "nominal");
+        assert!((cell.cycles[1].soh - 0.8).abs() < 1e-12);
+        let mut r = raw(&[(1.0, 2.0), (2.0, 1.0), (3.0, 3.0)]);
+        r.meta.nominal_capacity_ah = None;
+        let (cell, _) = clean(r, CleanOptions::default()).unwrap();
+        assert_eq!(cell.meta.reference_rule, "initial");
+        assert_eq!(cell.meta.reference_capacity_ah, Some(2.0));
+    }
+
+    #[test]
+    fn outlier_filter_removes_a_spike_but_keeps_smooth_fade() {
+        let mut pts: Vec<(f64, f64)> = (0..50).map(|i| (i as f64 + 1.0, 1.0 - 0.004 * i as f64)).collect();
+        pts[25].1 = 0.5;
+        let (cell, stats) = clean(raw(&pts), CleanOptions::default()).unwrap();
+        assert_eq!(stats.outliers_removed, 1);
+        assert_eq!(cell.cycles.len(), 49);
+        assert!(cell.cycles.iter().all(|c| c.soh > 0.7));
+    }
+}

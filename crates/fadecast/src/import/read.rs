@@ -1,0 +1,204 @@
+//! Shared reading helpers: open plain or gzip files, and read CSV tables whose every
+//! numeric-field error names the file, the column and the row.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{ErrorKind, ImportError, Result};
+
+/// Opens `path` for reading, transparently un-gzipping it when it starts with the gzip magic.
+pub fn open(path: &Path) -> Result<Box<dyn Read>> {
+    let mut f = BufReader::new(File::open(path).map_err(|e| ImportError::io(path, e))?);
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| ImportError::io(path, e))?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let chained = head.chain(f);
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(chained)))
+    } else {
+        Ok(Box::new(chained))
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Reads a whole (possibly gzip) file into a string; errors name the file.
+pub fn read_to_string(path: &Path) -> Result<String> {
+    let mut s = String::new();
+    open(path)?.read_to_string(&mut s).map_err(|e| ImportError::io(path, e))?;
+    Ok(s)
+}
+
+/// A CSV table with a header row. Column lookups are exact first, then case-insensitive
+/// and trimmed, so `" Capacity"` finds `capacity`.
+pub struct Table {
+    file: PathBuf,
+    headers: Vec<String>,
+    reader: csv::Reader<Box<dyn Read>>,
+}
+
+impl Table {
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, b',')
+    }
+
+    pub fn open_with(path: &Path, delimiter: u8) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(open(path)?);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_error(path, e))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+            .collect();
+        if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+            return Err(ImportError::new(path, ErrorKind::Empty));
+        }
+        Ok(Self { file: path.to_path_buf(), headers, reader })
+    }
+
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// Index of an optional column.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .or_else(|| self.headers.iter().position(|h| h.eq_ignore_ascii_case(name.trim())))
+    }
+
+    /// Index of a required column, or a `MissingColumn` error naming the file.
+    pub fn col(&self, name: &str) -> Result<usize> {
+        self.find(name)
+            .ok_or_else(|| ImportError::new(&self.file, ErrorKind::MissingColumn(name.to_string())))
+    }
+
+    /// Iterates the data rows. Each item is a [`Row`] or an error naming the file and line
+    /// (a truncated gzip or a broken quote surfaces here).
+    pub fn rows(&mut self) -> impl Iterator<Item = Result<Row<'_>>> + '_ {
+        let file = &self.file;
+        let headers = &self.headers;
+        self.reader.records().map(move |r| match r {
+            Ok(rec) => {
+                let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+                Ok(Row { file, headers, line, rec })
+            }
+            Err(e) => Err(csv_error(file, e)),
+        })
+    }
+}
+
+fn csv_error(file: &Path, e: csv::Error) -> ImportError {
+    let line = e.position().map(|p| p.line() as usize);
+    let err = match e.into_kind() {
+        csv::ErrorKind::Io(io) => ImportError::io(file, io),
+        csv::ErrorKind::Utf8 { err, .. } => ImportError::malformed(file, format!("invalid UTF-8: {err}")),
+        other => ImportError::malformed(file, format!("malformed CSV: {other:?}")),
+    };
+    match line {
+        Some(l) => err.row(l),
+        None => err,
+    }
+}
+
+/// One data row of a [`Table`].
+pub struct Row<'a> {
+    file: &'a Path,
+    headers: &'a [String],
+    /// 1-based line number in the file (header = line 1).
+    pub line: usize,
+    rec: csv::StringRecord,
+}
+
+impl Row<'_> {
+    /// The raw text of a field, trimmed; "" when the row is short.
+    pub fn str(&self, col: usize) -> &str {
+        self.rec.get(col).map(str::trim).unwrap_or("")
+    }
+
+    /// An error located at this row.
+    pub fn error(&self, kind: ErrorKind) -> ImportError {
+        ImportError::new(self.file, kind).row(self.line)
+    }
+
+    /// A numeric field: empty → `None`; `nan`/`inf` → `Some(NaN/inf)` (so that `clean` can
+    /// reject them where they matter); anything else that does not parse → `NotNumeric`.
+    pub fn num(&self, col: usize) -> Result<Option<f64>> {
+        let s = self.str(col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse::<f64>().map(Some).map_err(|_| {
+            self.error(ErrorKind::NotNumeric {
+                column: self.headers.get(col).cloned().unwrap_or_else(|| format!("#{col}")),
+                value: s.to_string(),
+            })
+        })
+    }
+
+    /// A numeric field that must be present.
+    pub fn req(&self, col: usize) -> Result<f64> {
+        self.num(col)?.ok_or_else(|| {
+            self.error(ErrorKind::Malformed(format!(
+                "column `{}` is empty",
+                self.headers.get(col).map(String::as_str).unwrap_or("?")
+            )))
+        })
+    }
+
+    /// A numeric field where only finite values count; NaN, inf and empty are `None`.
+    /// For descriptors and other optional fields, where a gap is not an error.
+    pub fn finite(&self, col: usize) -> Result<Option<f64>> {
+        Ok(self.num(col)?.filter(|v| v.is_finite()))
+    }
+
+    /// An optional column: `None` when the column index is `None` or the field is empty/non-finite.
+    pub fn opt(&self, col: Option<usize>) -> Result<Option<f64>> {
+        match col {
+            Some(c) => self.finite(c),
+            None => Ok(None),
+        }
+    }
+
+    /// A text field, `None` when empty or the column is absent.
+    pub fn text(&self, col: Option<usize>) -> Option<String> {
+        col.map(|c| self.str(c)).filter(|s| !s.is_empty()).map(str::to_string)
+    }
+}
+
+/// All files under `dir` (recursively) whose name ends with `suffix`, sorted by path.
+pub fn files_with_suffix(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| ImportError::io(&d, e))? {
+            let p = entry.map_err(|e| ImportError::io(&d, e))?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(suffix)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

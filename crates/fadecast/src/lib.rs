@@ -6,6 +6,7 @@
 pub mod corpus;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod import;
 
 pub use data::{Cell, CellMeta, Cycle, Descriptor, DESCRIPTORS, N_DESCRIPTORS};

@@ -1,5 +1,11 @@
 //! Corpus build, storage (Parquet) and summary.
 
+pub mod build;
+pub mod info;
+pub mod store;
+
+pub use store::read_corpus;
+
 use std::path::{Path, PathBuf};
 
 /// Where the raw public datasets live: `$FADECAST_DATA` if set, else the first

@@ -39,6 +39,62 @@ pub fn read_to_string(path: &Path) -> Result<String> {
     Ok(s)
 }
 
+/// Turns CRLF line ends into LF as bytes stream through. The csv crate counts lines by `\n`
+/// but, on CRLF files, dates a record from before the header's `\n`, so every row number came
+/// out one too low; after this adapter the numbers are the file's real line numbers.
+struct StripCr<R> {
+    inner: R,
+    /// A `\r` seen at the end of the previous chunk, not yet known to precede `\n`.
+    pending_cr: bool,
+}
+
+impl<R: Read> StripCr<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, pending_cr: false }
+    }
+}
+
+impl<R: Read> Read for StripCr<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.len() < 2 {
+            // Too small to hold a held-back `\r` plus new data; pass through unchanged.
+            return self.inner.read(buf);
+        }
+        let off = self.pending_cr as usize;
+        let n = self.inner.read(&mut buf[off..])?;
+        self.pending_cr = false;
+        if off == 1 {
+            buf[0] = b'\r';
+        }
+        if n == 0 {
+            return Ok(off);
+        }
+        let total = n + off;
+        let mut w = 0;
+        let mut i = 0;
+        while i < total {
+            let b = buf[i];
+            i += 1;
+            if b == b'\r' {
+                if i == total {
+                    self.pending_cr = true;
+                    continue;
+                }
+                if buf[i] == b'\n' {
+                    continue;
+                }
+            }
+            buf[w] = b;
+            w += 1;
+        }
+        if w == 0 {
+            // Only a held-back `\r`: read on so that 0 still means end of file.
+            return self.read(buf);
+        }
+        Ok(w)
+    }
+}
+
 /// A CSV table with a header row. Column lookups are exact first, then case-insensitive
 /// and trimmed, so `" Capacity"` finds `capacity`.
 pub struct Table {
@@ -57,7 +113,7 @@ impl Table {
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(open(path)?);
+            .from_reader(Box::new(StripCr::new(open(path)?)) as Box<dyn Read>);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -201,4 +257,48 @@ pub fn files_with_suffix(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of(content: &[u8]) -> Vec<usize> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, content).unwrap();
+        let mut t = Table::open(&p).unwrap();
+        let lines = t.rows().map(|r| r.unwrap().line).collect();
+        lines
+    }
+
+    #[test]
+    fn row_numbers_are_file_lines_for_lf_and_crlf() {
+        assert_eq!(lines_of(b"a,b\n1,2\n3,4\n"), vec![2, 3]);
+        assert_eq!(lines_of(b"a,b\r\n1,2\r\n3,4\r\n"), vec![2, 3]);
+    }
+
+    #[test]
+    fn strip_cr_keeps_lone_carriage_returns_and_handles_chunk_edges() {
+        let mut out = Vec::new();
+        let data = b"x\r\ny\rz\r".to_vec();
+        // A reader that hands out one byte at a time exercises the held-back `\r`.
+        struct OneByte(Vec<u8>, usize);
+        impl Read for OneByte {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.1 >= self.0.len() { return Ok(0); }
+                buf[0] = self.0[self.1];
+                self.1 += 1;
+                Ok(1)
+            }
+        }
+        let mut r = StripCr::new(OneByte(data, 0));
+        let mut buf = [0u8; 8];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 { break; }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, b"x\ny\rz\r");
+    }
 }

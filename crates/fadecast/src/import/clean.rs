@@ -8,9 +8,12 @@
 //!    cycle is an error; an importer whose source is documented to need it may set
 //!    [`CleanOptions::reorder`] to sort and merge duplicates (mean), counted in the stats.
 //! 3. **SOH** = capacity / reference capacity. Reference: the nominal capacity where known
-//!    (`"nominal"`); otherwise the median of the first [`INITIAL_OBSERVATIONS`] capacities
-//!    (`"initial"`); sources that publish only normalised capacity keep their normalisation
-//!    (`"source-normalised"`), and capacity in Ah is then derived only where a nominal is known.
+//!    (`"nominal"`); otherwise, for per-cycle data, the median of the first
+//!    [`INITIAL_OBSERVATIONS`] capacities (`"initial"`: robust to a noisy first cycle), and for
+//!    check-up data the first check-up (`"first check-up"`: check-ups are sparse, and five of them
+//!    can span much of the early fade). Sources that publish only normalised capacity keep their
+//!    normalisation (`"source-normalised"`) and have no capacity in Ah: their normalisation is
+//!    relative to a first measurement, not to the nominal, so multiplying back would invent Ah.
 //! 4. **Outliers** (per-cycle data with at least [`OUTLIER_WINDOW`] rows only; check-up series
 //!    are too sparse for a local filter): a row is removed when its SOH is further than
 //!    `max(OUTLIER_K · 1.4826 · MAD, OUTLIER_FLOOR)` from the median of the
@@ -139,6 +142,7 @@ pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
     let (reference, rule) = if has_capacity {
         match meta.nominal_capacity_ah.filter(|n| *n > 0.0) {
             Some(n) => (Some(n), "nominal"),
+            None if meta.observation == Observation::CheckUp => (rows[0].capacity_ah, "first check-up"),
             None => {
                 let mut first: Vec<f64> =
                     rows.iter().take(INITIAL_OBSERVATIONS).filter_map(|r| r.capacity_ah).collect();
@@ -146,7 +150,7 @@ pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
             }
         }
     } else if rows.iter().all(|r| r.soh.is_some()) {
-        (meta.nominal_capacity_ah.filter(|n| *n > 0.0), "source-normalised")
+        (None, "source-normalised")
     } else {
         let r = rows.iter().find(|r| r.capacity_ah.is_none()).map(|r| r.row).unwrap_or(0);
         return Err(cell_err(
@@ -161,10 +165,7 @@ pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
         .map(|r| {
             let (capacity_ah, soh) = match (r.capacity_ah, rule) {
                 (Some(c), _) => (Some(c), c / reference.expect("reference set with capacity")),
-                (None, _) => {
-                    let s = r.soh.expect("checked above");
-                    (reference.map(|n| s * n), s)
-                }
+                (None, _) => (None, r.soh.expect("checked above")),
             };
             let mut descriptors = r.descriptors;
             for d in descriptors.iter_mut() {

@@ -1,8 +1,113 @@
-//! Placeholder: being written.
+//! MICH — University of Michigan expansion / cycling dataset (Mohtat et al., 2021), 21 cells.
+//!
+//! Source: `summary_esoh_table_mohtat2021.csv` (wengandrew/fast-formation), one row per slow
+//! (C/20-type) diagnostic, fitted with an electrode-level SOH model. `Qfull` is the full-cell
+//! capacity at the diagnostic (Ah, stored rounded); `cycle_number` is the ageing cycle of the
+//! diagnostic. The file states no chemistry, nominal capacity, temperature or C-rate, so those
+//! stay unknown and `clean` takes the reference capacity from the first diagnostics.
+//!
+//! Rows with a large fit error (`RMSE_mV` ≥ 50) are kept: the error belongs to the electrode
+//! fit, `Qfull` itself is read off the measured curve.
+//!
+//! This file also holds [`ByCell`], the grouping helper the other check-up importers share.
+
+use std::collections::HashMap;
 use std::path::Path;
-use crate::error::{ImportError, Result};
-use super::RawCell;
+
+use super::read::{Row, Table};
+use super::{RawCell, RawCycle};
+use crate::data::{CellMeta, CycleAxis, Observation};
+use crate::error::{ErrorKind, Result};
+
+pub const DATASET: &str = "MICH";
+const FILE: &str = "summary_esoh_table_mohtat2021.csv";
 
 pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
-    Err(ImportError::malformed(dir, "importer not written yet"))
+    let path = dir.join(FILE);
+    let mut table = Table::open(&path)?;
+    let (c_cell, c_cycle, c_q) = (
+        table.col("cellid")?,
+        table.col("cycle_number")?,
+        table.col("Qfull")?,
+    );
+    let mut cells = ByCell::default();
+    for row in table.rows() {
+        let row = row?;
+        let id = cell_id(&row, c_cell)?;
+        let cell = cells.get(&id, || {
+            let meta = CellMeta {
+                dataset: DATASET.into(),
+                cell_id: id.clone(),
+                protocol: Some(
+                    "Ageing cycles with periodic slow (C/20-type) diagnostics; capacity = full-cell \
+                     capacity Qfull of the diagnostic (eSOH fit table, stored rounded)"
+                        .into(),
+                ),
+                source: Some(
+                    "Mohtat et al. (2021) UMich expansion dataset, via wengandrew/fast-formation \
+                     data/summary_esoh_table_mohtat2021.csv @50664e9"
+                        .into(),
+                ),
+                axis: CycleAxis::Cycle,
+                observation: Observation::CheckUp,
+                ..Default::default()
+            };
+            Ok(RawCell::new(meta, &path))
+        })?;
+        in_cell(&id, || {
+            match row.num(c_q)? {
+                Some(q) => cell
+                    .rows
+                    .push(RawCycle::new(row.line, row.req(c_cycle)?, Some(q))),
+                None => cell.drop_row("no Qfull capacity"),
+            }
+            Ok(())
+        })?;
+    }
+    Ok(cells.into_cells())
+}
+
+/// The cell named in column `col` of `row`; an empty name is an error at that row.
+pub(super) fn cell_id(row: &Row<'_>, col: usize) -> Result<String> {
+    match row.str(col) {
+        "" => Err(row.error(ErrorKind::Malformed("the cell id is empty".into()))),
+        id => Ok(id.to_string()),
+    }
+}
+
+/// Runs `f` for the cell `id`, naming the cell in any error it returns (the row errors from
+/// [`Row`] name only the file and the line).
+pub(super) fn in_cell<T>(id: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    f().map_err(|e| e.cell(id))
+}
+
+/// Groups the rows of a long table (one row per check-up, a column naming the cell) into
+/// cells, in the order each cell first appears. Shared by the check-up importers.
+#[derive(Default)]
+pub(super) struct ByCell {
+    index: HashMap<String, usize>,
+    cells: Vec<RawCell>,
+}
+
+impl ByCell {
+    /// The cell named `id`, made with `make` the first time the name is seen.
+    pub(super) fn get(
+        &mut self,
+        id: &str,
+        make: impl FnOnce() -> Result<RawCell>,
+    ) -> Result<&mut RawCell> {
+        let i = match self.index.get(id) {
+            Some(&i) => i,
+            None => {
+                self.cells.push(make()?);
+                self.index.insert(id.to_string(), self.cells.len() - 1);
+                self.cells.len() - 1
+            }
+        };
+        Ok(&mut self.cells[i])
+    }
+
+    pub(super) fn into_cells(self) -> Vec<RawCell> {
+        self.cells
+    }
 }

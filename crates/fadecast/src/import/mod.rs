@@ -10,6 +10,7 @@ pub mod labels;
 pub mod read;
 
 pub mod batterylife;
+pub mod any;
 pub mod cyclers;
 pub mod user_csv;
 
@@ -103,7 +104,9 @@ pub const DATASETS: &[DatasetImporter] = &[
     DatasetImporter { name: "INL_NMC_pouch_fastcharge", import: inl::import, clean: CleanOptions::STRICT },
     DatasetImporter { name: "TBSI_Sunwoda", import: tbsi::import, clean: CleanOptions::STRICT },
     DatasetImporter { name: "RolstonLab_Molicel21700_EIS", import: rolston::import, clean: CleanOptions::STRICT },
-    DatasetImporter { name: "RWTH", import: rwth::import, clean: CleanOptions::STRICT },
+    // Nine cells have two back-to-back check-ups at the same cycle count (no cycling between
+    // them, a few days apart): averaged, see rwth.rs.
+    DatasetImporter { name: "RWTH", import: rwth::import, clean: CleanOptions::REORDER },
     DatasetImporter { name: "ISU_ILCC", import: isu_ilcc::import, clean: CleanOptions::STRICT },
     DatasetImporter { name: "STANFORD_DYNAMIC", import: stanford::import, clean: CleanOptions::STRICT },
     DatasetImporter { name: "STROEBL_NCA", import: stroebl::import, clean: CleanOptions::STRICT },

@@ -8,16 +8,14 @@
 //!
 //! Rows with a large fit error (`RMSE_mV` ≥ 50) are kept: the error belongs to the electrode
 //! fit, `Qfull` itself is read off the measured curve.
-//!
-//! This file also holds [`ByCell`], the grouping helper the other check-up importers share.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use super::read::{Row, Table};
+use super::read::Table;
+use super::tables::{cell_id, in_cell, ByCell};
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 
 pub const DATASET: &str = "MICH";
 const FILE: &str = "summary_esoh_table_mohtat2021.csv";
@@ -65,49 +63,4 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
         })?;
     }
     Ok(cells.into_cells())
-}
-
-/// The cell named in column `col` of `row`; an empty name is an error at that row.
-pub(super) fn cell_id(row: &Row<'_>, col: usize) -> Result<String> {
-    match row.str(col) {
-        "" => Err(row.error(ErrorKind::Malformed("the cell id is empty".into()))),
-        id => Ok(id.to_string()),
-    }
-}
-
-/// Runs `f` for the cell `id`, naming the cell in any error it returns (the row errors from
-/// [`Row`] name only the file and the line).
-pub(super) fn in_cell<T>(id: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    f().map_err(|e| e.cell(id))
-}
-
-/// Groups the rows of a long table (one row per check-up, a column naming the cell) into
-/// cells, in the order each cell first appears. Shared by the check-up importers.
-#[derive(Default)]
-pub(super) struct ByCell {
-    index: HashMap<String, usize>,
-    cells: Vec<RawCell>,
-}
-
-impl ByCell {
-    /// The cell named `id`, made with `make` the first time the name is seen.
-    pub(super) fn get(
-        &mut self,
-        id: &str,
-        make: impl FnOnce() -> Result<RawCell>,
-    ) -> Result<&mut RawCell> {
-        let i = match self.index.get(id) {
-            Some(&i) => i,
-            None => {
-                self.cells.push(make()?);
-                self.index.insert(id.to_string(), self.cells.len() - 1);
-                self.cells.len() - 1
-            }
-        };
-        Ok(&mut self.cells[i])
-    }
-
-    pub(super) fn into_cells(self) -> Vec<RawCell> {
-        self.cells
-    }
 }

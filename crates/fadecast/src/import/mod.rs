@@ -8,6 +8,7 @@
 pub mod clean;
 pub mod labels;
 pub mod read;
+pub mod tables;
 
 pub mod batterylife;
 pub mod any;

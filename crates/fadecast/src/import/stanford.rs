@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::mich::{cell_id, in_cell, ByCell};
+use super::tables::{cell_id, in_cell, ByCell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};

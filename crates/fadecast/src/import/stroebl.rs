@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::mich::{cell_id, in_cell};
+use super::tables::{cell_id, in_cell};
 use super::read::{files_with_suffix, Table};
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};

@@ -93,12 +93,14 @@ pub fn markdown(s: &Summary) -> String {
             .temperature_c
             .map(|(a, b)| if a == b { format!("{a:.0}") } else { format!("{a:.0} to {b:.0}") })
             .unwrap_or_else(|| "unknown".into());
-        let desc: Vec<String> = d
-            .descriptor_coverage
-            .values()
+        // The map is keyed by name (sorted); walk it in descriptor order for the short names.
+        let desc: Vec<String> = DESCRIPTORS
+            .iter()
             .zip(SHORT)
-            .filter(|(v, _)| **v > 0.0)
-            .map(|(v, n)| format!("{n} {:.0}%", v * 100.0))
+            .filter_map(|(name, short)| {
+                let v = d.descriptor_coverage.get(*name).copied().unwrap_or(0.0);
+                (v > 0.0).then(|| format!("{short} {:.0}%", v * 100.0))
+            })
             .collect();
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {:.3} – {:.3} | {} | {} |\n",
@@ -115,5 +117,7 @@ pub fn markdown(s: &Summary) -> String {
         ));
     }
     out.push_str(&format!("| **total** | **{}** | **{}** | | | | | | |\n", s.cells, s.cycle_rows));
+    let legend: Vec<String> = SHORT.iter().zip(DESCRIPTORS).map(|(s, n)| format!("{s} = `{n}`")).collect();
+    out.push_str(&format!("\nDescriptors: {}.\n", legend.join(", ")));
     out
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::build::Manifest;
 use crate::data::{Cell, Observation, DESCRIPTORS, N_DESCRIPTORS};
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,5 +120,26 @@ pub fn markdown(s: &Summary) -> String {
     out.push_str(&format!("| **total** | **{}** | **{}** | | | | | | |\n", s.cells, s.cycle_rows));
     let legend: Vec<String> = SHORT.iter().zip(DESCRIPTORS).map(|(s, n)| format!("{s} = `{n}`")).collect();
     out.push_str(&format!("\nDescriptors: {}.\n", legend.join(", ")));
+    out
+}
+
+/// How each dataset's source rows became corpus rows (from the build manifest): rows read,
+/// dropped by the importer for a documented caveat, merged duplicates, outliers removed.
+pub fn cleaning_markdown(m: &Manifest) -> String {
+    let mut out = String::new();
+    out.push_str("| dataset | source rows read | dropped by importer (reason: rows) | duplicates merged | outliers removed | corpus rows |\n");
+    out.push_str("|---|---:|---|---:|---:|---:|\n");
+    for d in &m.datasets {
+        let dropped: Vec<String> = d.dropped_by_importer.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            d.dataset,
+            d.rows_read,
+            if dropped.is_empty() { "0".into() } else { dropped.join("; ") },
+            d.duplicates_merged,
+            d.outliers_removed,
+            d.cycle_rows
+        ));
+    }
     out
 }

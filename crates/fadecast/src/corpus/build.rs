@@ -39,6 +39,7 @@ pub struct DatasetReport {
     pub outliers_removed: usize,
     /// Cells with the most outliers removed (cell id, count), at most five.
     pub most_outliers: Vec<(String, usize)>,
+    /// Cells carrying an end-of-life label (from the source or BatteryLife).
     pub eol_labels_attached: usize,
     pub inputs: Vec<InputFile>,
 }
@@ -56,12 +57,19 @@ pub struct Manifest {
 }
 
 /// Imports and cleans one dataset; returns its cells, their cleaning stats and the report.
-pub fn import_dataset(raw_dir: &Path, d: &DatasetImporter) -> Result<(Vec<Cell>, Vec<CleanStats>, DatasetReport)> {
+/// `labels` are the BatteryLife end-of-life labels ([`import::labels::load`]), attached where
+/// the cell ids match.
+pub fn import_dataset(
+    raw_dir: &Path,
+    d: &DatasetImporter,
+    labels: &BTreeMap<String, f64>,
+) -> Result<(Vec<Cell>, Vec<CleanStats>, DatasetReport)> {
     let dir = raw_dir.join(d.name);
     if !dir.is_dir() {
         return Err(ImportError::malformed(&dir, format!("dataset folder for {} not found", d.name)));
     }
-    let raws = (d.import)(&dir)?;
+    let mut raws = (d.import)(&dir)?;
+    import::labels::attach(&mut raws, labels);
     let mut cells = Vec::with_capacity(raws.len());
     let mut stats = Vec::with_capacity(raws.len());
     let mut report = DatasetReport { dataset: d.name.to_string(), ..Default::default() };
@@ -132,10 +140,11 @@ pub fn build(
     if chosen.is_empty() {
         return Err(ImportError::malformed(raw_dir, format!("no dataset matches {only:?}")));
     }
+    let labels = import::labels::load(raw_dir)?;
     let parts: Vec<(Vec<Cell>, Vec<CleanStats>, DatasetReport)> = chosen
         .par_iter()
         .map(|d| {
-            let r = import_dataset(raw_dir, d);
+            let r = import_dataset(raw_dir, d, &labels);
             on_dataset(d.name);
             r
         })

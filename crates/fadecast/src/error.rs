@@ -76,8 +76,6 @@ impl fmt::Display for ImportError {
     }
 }
 
-impl std::error::Error for ImportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.kind)
-    }
-}
+/// `Display` already includes the kind's message (and an I/O error's text), so `source` is
+/// `None`: reporting the chain (`{:#}`) would otherwise print the message twice.
+impl std::error::Error for ImportError {}

@@ -1,15 +1,10 @@
 //! Small helpers shared by the subcommands.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where the raw datasets live: `$FADECAST_DATA`, else `../shared/data/raw` beside the project.
 pub fn default_raw_dir() -> PathBuf {
     fadecast::corpus::default_raw_dir()
-}
-
-/// Writes `bytes` to `path` atomically: a temp file beside it, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    fadecast::corpus::write_atomic(path, bytes).map_err(Into::into)
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal.

@@ -1,0 +1,123 @@
+//! `fadecast import` on the real cycler fixtures in `shared/data/fixtures/cyclers`.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn fixture(rel: &str) -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared/data/fixtures/cyclers"))
+        .chain(here.ancestors().map(|a| a.join("../shared/data/fixtures/cyclers")))
+        .find(|p| p.is_dir())
+        .expect("fixtures folder shared/data/fixtures/cyclers beside the repository")
+        .join(rel)
+}
+
+fn fadecast() -> Command {
+    Command::cargo_bin("fadecast").unwrap()
+}
+
+#[test]
+fn prints_the_detected_format_and_the_per_cycle_table() {
+    fadecast()
+        .args(["import"])
+        .arg(fixture("arbin_csv/arbin_example.csv"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("arbin-csv (1 cell)"))
+        .stdout(predicate::str::contains("1.0723603"))
+        .stdout(predicate::str::contains("1.0729095"));
+}
+
+#[test]
+fn json_lists_each_cells_cycles_with_discharge_and_charge_capacity() {
+    let out = fadecast().arg("import").arg(fixture("neware_csv/neware_uio.csv")).arg("--json").assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["files"][0]["format"], "neware-csv");
+    let cycles = v["cells"][0]["cycles"].as_array().unwrap();
+    assert_eq!(cycles.len(), 4);
+    assert_eq!(cycles[0]["cycle"], 1.0);
+    let q = cycles[0]["discharge_capacity_ah"].as_f64().unwrap();
+    assert!((q - 0.0046803).abs() < 1e-6, "{q}");
+    let chg = cycles[0]["charge_capacity_ah"].as_f64().unwrap();
+    assert!(chg > 0.004 && chg < 0.005, "{chg}");
+}
+
+#[test]
+fn a_rest_only_file_is_refused_with_a_clear_message() {
+    fadecast()
+        .arg("import")
+        .arg(fixture("pec_csv/Test25205.csv"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("Test25205.csv"))
+        .stderr(predicate::str::contains("no discharge"))
+        .stderr(predicate::str::contains("only rest"))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
+#[test]
+fn format_can_be_forced_and_a_wrong_one_is_an_error_naming_the_column() {
+    fadecast()
+        .arg("import")
+        .arg(fixture("maccor_txt/maccor_002.txt"))
+        .args(["--format", "maccor"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("maccor (1 cell)"));
+    fadecast()
+        .arg("import")
+        .arg(fixture("maccor_txt/maccor_002.txt"))
+        .args(["--format", "bdf"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("maccor_002.txt"));
+    fadecast()
+        .arg("import")
+        .arg(fixture("maccor_txt/maccor_002.txt"))
+        .args(["--format", "excel"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("arbin-csv"));
+}
+
+#[test]
+fn a_folder_is_read_file_by_file_and_non_data_files_are_reported_as_skipped() {
+    fadecast()
+        .arg("import")
+        .arg(fixture("maccor_txt"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PredictionDiagnostics_000109_tztest.010: maccor (1 cell)"))
+        .stdout(predicate::str::contains("maccor_example.001: skipped"));
+}
+
+#[test]
+fn out_writes_a_parquet_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cells.parquet");
+    fadecast()
+        .arg("import")
+        .arg(fixture("batteryarchive_csv/CALCE_CX2-33_prism_LCO_25C_0-100_0.5-0.5C_d_cycle_data.csv"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"), "not a Parquet file");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "temp files left behind: {leftovers:?}");
+}
+
+#[test]
+fn help_lists_the_formats() {
+    fadecast()
+        .args(["import", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("neware-ndax"))
+        .stdout(predicate::str::contains("--format"))
+        .stdout(predicate::str::contains("--json"));
+}

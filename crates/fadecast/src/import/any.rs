@@ -1,0 +1,189 @@
+//! One entry point for a user's own files, whatever they are: a cycler export (see
+//! [`cyclers`]), a plain per-cycle CSV ([`user_csv`]) or a BatteryLife pickle ([`batterylife`]).
+//! `fadecast import`, `forecast`, `eval --data` and `finetune --data` all read through
+//! [`load_path`], so every command accepts the same files.
+//!
+//! A path may be a file or a folder (read recursively, in path order). A named file that cannot
+//! be read is an error. In a folder, files that are not data (an Arbin metadata CSV, an EC-Lab
+//! log, a README) and files that cannot be read are skipped and reported in
+//! [`Loaded::files`], so one stray file does not stop the rest; a folder that yields no cell is
+//! an error listing why.
+
+use std::path::{Path, PathBuf};
+
+use super::clean::{clean, CleanOptions, CleanStats};
+use super::cyclers::{self, summary, CycleSummary, Detection, Format};
+use super::{batterylife, user_csv, RawCell};
+use crate::data::Cell;
+use crate::error::{ErrorKind, ImportError, Result};
+
+/// One cleaned cell and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedCell {
+    pub file: PathBuf,
+    pub format: Format,
+    pub cell: Cell,
+    pub stats: CleanStats,
+    /// For cycler files: the per-cycle summary (charge capacity, energies, …) of each of
+    /// `cell.cycles`, aligned with it. Empty for per-cycle CSVs and pickles.
+    pub summaries: Vec<CycleSummary>,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileOutcome {
+    /// Read as `format`, giving `cells` cells.
+    Read { format: Format, cells: usize },
+    /// Left out of a folder load, and why.
+    Skipped(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub outcome: FileOutcome,
+}
+
+/// Everything [`load_path`] read.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub cells: Vec<LoadedCell>,
+    pub files: Vec<FileReport>,
+}
+
+impl Loaded {
+    pub fn into_cells(self) -> Vec<Cell> {
+        self.cells.into_iter().map(|c| c.cell).collect()
+    }
+
+    /// Appends another load (for commands that take several paths).
+    pub fn extend(&mut self, other: Loaded) {
+        self.cells.extend(other.cells);
+        self.files.extend(other.files);
+    }
+}
+
+/// Reads a file or a folder of files into cleaned cells. `format` forces the format of every
+/// file (otherwise each is detected from its content); `map` renames per-cycle CSV columns.
+pub fn load_path(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap) -> Result<Loaded> {
+    if !path.is_dir() {
+        let mut loaded = Loaded::default();
+        let cells = load_file(path, format, map)?;
+        loaded.files.push(FileReport {
+            path: path.to_path_buf(),
+            outcome: FileOutcome::Read { format: cells.0, cells: cells.1.len() },
+        });
+        loaded.cells = cells.1;
+        return Ok(loaded);
+    }
+    let mut loaded = Loaded::default();
+    for file in files_under(path)? {
+        let outcome = match load_file(&file, format, map) {
+            Ok((format, cells)) => {
+                let n = cells.len();
+                loaded.cells.extend(cells);
+                FileOutcome::Read { format, cells: n }
+            }
+            Err(e) => FileOutcome::Skipped(e.to_string()),
+        };
+        loaded.files.push(FileReport { path: file, outcome });
+    }
+    if loaded.cells.is_empty() {
+        let why: Vec<String> = loaded
+            .files
+            .iter()
+            .filter_map(|f| match &f.outcome {
+                FileOutcome::Skipped(why) => Some(format!("  {}: {why}", f.path.display())),
+                FileOutcome::Read { .. } => None,
+            })
+            .collect();
+        let msg = if why.is_empty() { "the folder holds no files".to_string() } else { format!("no file gave a cell:\n{}", why.join("\n")) };
+        return Err(ImportError::new(path, ErrorKind::Malformed(msg)));
+    }
+    Ok(loaded)
+}
+
+/// Reads one file: its format and its cleaned cells.
+fn load_file(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap) -> Result<(Format, Vec<LoadedCell>)> {
+    let format = match format {
+        Some(f) => f,
+        None => match cyclers::detect(path)? {
+            Detection::Data(f) => f,
+            Detection::Companion(what) => return Err(ImportError::malformed(path, format!("{what}; nothing to import"))),
+            Detection::Unknown => {
+                return Err(ImportError::malformed(
+                    path,
+                    "format not recognised (not a known cycler export, per-cycle CSV or BatteryLife pickle); name it with --format",
+                ))
+            }
+        },
+    };
+    let cells = match format {
+        Format::UserCsv => plain(path, format, user_csv::import_file(path, map)?)?,
+        Format::BatteryLife => plain(path, format, batterylife::import_file(path)?)?,
+        cycler => from_cycler(path, cycler)?,
+    };
+    Ok((format, cells))
+}
+
+/// Cleans raw cells that carry no per-cycle summary.
+fn plain(path: &Path, format: Format, raw: Vec<RawCell>) -> Result<Vec<LoadedCell>> {
+    raw.into_iter()
+        .map(|r| {
+            let (cell, stats) = clean(r, CleanOptions::STRICT)?;
+            Ok(LoadedCell { file: path.to_path_buf(), format, cell, stats, summaries: Vec::new() })
+        })
+        .collect()
+}
+
+/// Segments a cycler file and cleans each cell, keeping each kept cycle's summary beside it.
+fn from_cycler(path: &Path, format: Format) -> Result<Vec<LoadedCell>> {
+    let tables = cyclers::read_cycles(path, format)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for table in &tables {
+        let raw = match summary::to_raw_cell(path, format.name(), table) {
+            Ok(r) => r,
+            Err(e) => {
+                // A rest-only channel beside real ones is left out (warned below); alone, it is the error.
+                errors.push(e);
+                continue;
+            }
+        };
+        let (cell, stats) = clean(raw, CleanOptions::STRICT)?;
+        let summaries = cell
+            .cycles
+            .iter()
+            .map(|c| table.cycles.iter().find(|s| s.cycle == c.cycle).cloned().expect("every kept cycle comes from the table"))
+            .collect();
+        out.push(LoadedCell { file: path.to_path_buf(), format, cell, stats, summaries });
+    }
+    if out.is_empty() {
+        return Err(errors.into_iter().next().unwrap_or_else(|| ImportError::new(path, ErrorKind::NoCycles)));
+    }
+    for e in errors {
+        tracing::warn!("{e}");
+    }
+    Ok(out)
+}
+
+/// Files under `dir`, recursively, sorted; hidden files (`.name`) are left out.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).map_err(|e| ImportError::io(&d, e))? {
+            let p = entry.map_err(|e| ImportError::io(&d, e))?.path();
+            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

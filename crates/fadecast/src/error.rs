@@ -35,8 +35,8 @@ pub enum ErrorKind {
     DuplicateCycle { cycle: f64, first_row: usize },
     #[error("cycle {cycle} comes after cycle {previous}: cycles must be in increasing order")]
     UnsortedCycle { cycle: f64, previous: f64 },
-    #[error("unknown unit `{0}`")]
-    UnknownUnit(String),
+    #[error("unknown unit `{unit}` in column `{column}`: use {accepted}")]
+    UnknownUnit { unit: String, column: String, accepted: String },
     #[error("no usable cycles")]
     NoCycles,
     #[error("{0}")]

@@ -177,7 +177,7 @@ fn missing_required_columns() {
 fn unknown_capacity_unit() {
     let case = file("wh.csv", "cell_id,cycle,capacity_wh\nA,1,3.6\n");
     let e = load_err(&case);
-    assert!(matches!(e.kind, ErrorKind::UnknownUnit(_)), "{e}");
+    assert!(matches!(e.kind, ErrorKind::UnknownUnit { .. }), "{e}");
     let msg = e.to_string();
     assert!(msg.contains("`wh`") && msg.contains("`capacity_wh`") && msg.contains("`capacity_mah`"), "{msg}");
     assert_located(&e, &case, None, Some(1));

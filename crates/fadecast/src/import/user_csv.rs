@@ -197,15 +197,14 @@ fn unknown_unit(table: &Table, map: &ColumnMap, quantity: &str, units: &[(&str, 
         let mapped = map.renames.values().any(|v| v.eq_ignore_ascii_case(h));
         if let Some(unit) = lower.strip_prefix(&prefix) {
             if !mapped && !units.iter().any(|(u, _)| *u == unit) {
-                let accepted: Vec<String> = units.iter().map(|(u, _)| format!("{prefix}{u}")).collect();
-                // Spliced into "unknown unit `…`": names the unit, the column and what is accepted.
+                let accepted: Vec<String> = units.iter().map(|(u, _)| format!("`{prefix}{u}`")).collect();
                 return Err(ImportError::new(
                     table.file(),
-                    ErrorKind::UnknownUnit(format!(
-                        "{}` in column `{h}`: use `{}",
-                        &h[prefix.len()..],
-                        accepted.join("` or `")
-                    )),
+                    ErrorKind::UnknownUnit {
+                        unit: h[prefix.len()..].to_string(),
+                        column: h.clone(),
+                        accepted: accepted.join(" or "),
+                    },
                 )
                 .row(1));
             }

@@ -140,7 +140,12 @@ pub fn build(
     if chosen.is_empty() {
         return Err(ImportError::malformed(raw_dir, format!("no dataset matches {only:?}")));
     }
-    let labels = import::labels::load(raw_dir)?;
+    // A raw folder without label files (a user's own subset) simply gets no labels.
+    let labels = if import::labels::label_files(raw_dir)?.is_empty() {
+        BTreeMap::new()
+    } else {
+        import::labels::load(raw_dir)?
+    };
     let parts: Vec<(Vec<Cell>, Vec<CleanStats>, DatasetReport)> = chosen
         .par_iter()
         .map(|d| {

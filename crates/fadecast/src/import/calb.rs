@@ -65,12 +65,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     for row in table.rows() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
-        let cell = cells.get(&id, || match metas.get(&id) {
-            Some(m) => Ok(RawCell::new(m.clone(), &path)),
-            None => Err(ImportError::malformed(&path, format!("cell `{id}` is not in {METADATA}"))
-                .cell(id.clone())
-                .row(row.line)),
-        })?;
+        let cell = cells.get_known(&row, &id, &metas, METADATA)?;
         let located = |e: ImportError| e.cell(id.clone());
         let charge_v = row.finite(c_vc).map_err(located)?;
         if charge_v.is_none() {

@@ -41,14 +41,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     for row in table.rows() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
-        let cell = cells.get(&id, || match metas.get(&id) {
-            Some(meta) => Ok(RawCell::new(meta.clone(), &path)),
-            None => Err(row
-                .error(ErrorKind::Malformed(format!(
-                    "cell `{id}` is not in {CELLS}"
-                )))
-                .cell(id.clone())),
-        })?;
+        let cell = cells.get_known(&row, &id, &metas, CELLS)?;
         in_cell(&id, || {
             let Some(capacity) = row.num(c_c20)? else {
                 if row.num(c_c3)?.is_some() {

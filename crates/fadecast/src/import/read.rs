@@ -186,6 +186,11 @@ pub struct Row<'a> {
 }
 
 impl Row<'_> {
+    /// The file this row was read from.
+    pub fn file(&self) -> &Path {
+        self.file
+    }
+
     /// The raw text of a field, trimmed; "" when the row is short.
     pub fn str(&self, col: usize) -> &str {
         self.rec.get(col).map(str::trim).unwrap_or("")

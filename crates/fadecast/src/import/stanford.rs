@@ -14,7 +14,7 @@ use super::tables::{cell_id, in_cell, ByCell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};
-use crate::error::{ErrorKind, ImportError, Result};
+use crate::error::{ImportError, Result};
 
 pub const DATASET: &str = "STANFORD_DYNAMIC";
 const METADATA: &str = "cells_metadata.csv";
@@ -32,14 +32,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     for row in table.rows() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
-        let cell = cells.get(&id, || match metas.get(&id) {
-            Some(meta) => Ok(RawCell::new(meta.clone(), &path)),
-            None => Err(row
-                .error(ErrorKind::Malformed(format!(
-                    "cell `{id}` is not in {METADATA}"
-                )))
-                .cell(id.clone())),
-        })?;
+        let cell = cells.get_known(&row, &id, &metas, METADATA)?;
         in_cell(&id, || {
             let Some(q) = row.num(c_q)? else {
                 cell.drop_row("diagnostic without a normalised capacity");

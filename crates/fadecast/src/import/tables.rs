@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::read::{Row, Table};
 use super::RawCell;
+use crate::data::CellMeta;
 use crate::error::{ErrorKind, ImportError, Result};
 
 /// The cell named in column `col` of `row`; an empty name is an error at that row.
@@ -47,6 +48,21 @@ impl ByCell {
             }
         };
         Ok(&mut self.cells[i])
+    }
+
+    /// The cell named `id`, made from its entry in `metas` (read from `meta_file`) the first time
+    /// the name is seen; a cell missing from `metas` is an error at `row`.
+    pub fn get_known(
+        &mut self,
+        row: &Row<'_>,
+        id: &str,
+        metas: &HashMap<String, CellMeta>,
+        meta_file: &str,
+    ) -> Result<&mut RawCell> {
+        self.get(id, || match metas.get(id) {
+            Some(meta) => Ok(RawCell::new(meta.clone(), row.file())),
+            None => Err(row.error(ErrorKind::Malformed(format!("cell `{id}` is not in {meta_file}"))).cell(id)),
+        })
     }
 
     pub fn into_cells(self) -> Vec<RawCell> {

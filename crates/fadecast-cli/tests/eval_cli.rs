@@ -1,0 +1,128 @@
+//! `fadecast eval` end to end on a small synthetic corpus (the real corpus is too slow for CI).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use fadecast::corpus::store::{cell_batch, cycle_batch, write_parquet, CELLS_FILE, CYCLES_FILE};
+use fadecast::data::{Cell, CellMeta, Cycle, N_DESCRIPTORS};
+use serde_json::Value;
+
+fn fadecast() -> Command {
+    Command::cargo_bin("fadecast").unwrap()
+}
+
+fn cell(dataset: &str, id: &str, n: usize, rate: f64) -> Cell {
+    Cell {
+        meta: CellMeta { dataset: dataset.into(), cell_id: id.into(), reference_rule: "nominal".into(), ..Default::default() },
+        cycles: (1..=n)
+            .map(|i| {
+                let c = i as f64;
+                let soh = 1.0 - rate * c - 0.0005 * ((i * 37) % 7) as f64;
+                Cycle { cycle: c, capacity_ah: Some(soh), soh, descriptors: [None; N_DESCRIPTORS] }
+            })
+            .collect(),
+    }
+}
+
+/// Two seen datasets and one unseen (Oxford), written as a corpus folder.
+fn write_corpus(dir: &Path) {
+    let mut cells = Vec::new();
+    for i in 0..12 {
+        cells.push(cell("MATR", &format!("m{i:02}"), 200, 0.0008 + 0.00002 * i as f64));
+    }
+    for i in 0..6 {
+        cells.push(cell("CALCE", &format!("c{i}"), 150, 0.0015));
+    }
+    for i in 0..3 {
+        cells.push(cell("Oxford", &format!("o{i}"), 120, 0.002));
+    }
+    write_parquet(&dir.join(CELLS_FILE), &cell_batch(&cells, None).unwrap()).unwrap();
+    write_parquet(&dir.join(CYCLES_FILE), &cycle_batch(&cells).unwrap()).unwrap();
+}
+
+fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = fadecast().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn list_models_json_names_every_baseline() {
+    let out = run_ok(&["eval", "--list-models", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["persistence", "linear", "exp", "exp2", "power", "gp", "per_dataset"]);
+    assert!(v.as_array().unwrap().iter().all(|m| m["kind"] == "baseline"));
+}
+
+#[test]
+fn split_eval_report_and_compare() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (corpus, split) = (tmp.path().join("corpus"), tmp.path().join("split.json"));
+    std::fs::create_dir_all(&corpus).unwrap();
+    write_corpus(&corpus);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    run_ok(&["eval", "--corpus", &s(&corpus), "--write-split", &s(&split)]);
+    let sf: Value = serde_json::from_str(&std::fs::read_to_string(&split).unwrap()).unwrap();
+    assert_eq!(sf["datasets"]["Oxford"]["unseen"].as_array().unwrap().len(), 3);
+    assert_eq!(sf["datasets"]["MATR"]["test"].as_array().unwrap().len(), 2);
+
+    let out_a = tmp.path().join("persistence");
+    let stdout = run_ok(&[
+        "eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", "persistence", "--task", "early", "--split", "all", "--out", &s(&out_a),
+    ])
+    .stdout;
+    assert!(String::from_utf8_lossy(&stdout).contains("macro MAE"));
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(out_a.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!((m["model"].as_str(), m["task"].as_str(), m["split"].as_str()), (Some("persistence"), Some("early"), Some("all")));
+    for k in ["mae", "rmse", "mape"] {
+        assert!(m["macro"][k].as_f64().unwrap() > 0.0, "macro.{k}");
+    }
+    assert!(m["macro"]["coverage_p10_p90"].is_null(), "point forecaster: coverage null");
+    assert_eq!(m["datasets"]["Oxford"]["seen"], false);
+    assert_eq!(m["datasets"]["MATR"]["seen"], true);
+    assert_eq!(m["datasets"]["MATR"]["n_cells"], 2);
+    assert!(m["macro_seen"].is_object() && m["macro_unseen"].is_object());
+    let cells = m["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2 + 1 + 3, "test cells of MATR and CALCE plus Oxford");
+    assert!(cells.iter().all(|c| c["dataset"].is_string() && c["cell_id"].is_string() && c["rmse"].is_f64()));
+    assert!(cells.iter().all(|c| c["split"] == "test" || c["split"] == "unseen"), "never train or val cells");
+    assert!(out_a.join("report.md").is_file() && out_a.join("forecast_MATR.svg").is_file() && out_a.join("error_vs_horizon.svg").is_file());
+
+    let out_b = tmp.path().join("gp");
+    run_ok(&["eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", "gp", "--split", "all", "--out", &s(&out_b)]);
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(out_b.join("metrics.json")).unwrap()).unwrap();
+    let cov = g["macro"]["coverage_p10_p90"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&cov));
+
+    let cmp = run_ok(&["eval", "--compare", &s(&out_a.join("metrics.json")), &s(&out_b.join("metrics.json"))]).stdout;
+    let cmp = String::from_utf8(cmp).unwrap();
+    assert!(cmp.contains("| dataset | cells | persistence | gp |") && cmp.contains("| MATR |") && cmp.contains("**macro**"), "{cmp}");
+}
+
+#[test]
+fn eval_on_user_data_scores_every_cell_as_unseen_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mine.csv");
+    let mut text = String::from("cell_id,cycle,capacity_ah\n");
+    for c in 1..=120 {
+        text += &format!("A,{c},{:.5}\nB,{c},{:.5}\n", 2.0 - 0.002 * c as f64, 2.0 - 0.003 * c as f64);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = tmp.path().join("out");
+    run_ok(&["eval", "--data", csv.to_str().unwrap(), "--model", "gp", "--out", out.to_str().unwrap()]);
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["split"], "data");
+    assert_eq!(m["cells"].as_array().unwrap().len(), 2);
+    assert!(m["split_version"].is_null());
+}
+
+#[test]
+fn clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = fadecast().args(["eval", "--model", "nope", "--out"]).arg(tmp.path().join("x")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model `nope`"));
+    let out = fadecast().args(["eval", "--model", "per_dataset", "--data", "whatever.csv", "--out"]).arg(tmp.path().join("x")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --corpus"), "{}", String::from_utf8_lossy(&out.stderr));
+}

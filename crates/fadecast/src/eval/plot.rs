@@ -1,0 +1,123 @@
+//! SVG plots for the report (plotters, pure Rust): per dataset, a few cells' context, truth,
+//! forecast median and p10–p90 band; and the error against horizon per dataset.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::baselines::fit::subsample;
+use super::metrics::HORIZON_EDGES;
+use super::run::{Example, Scored};
+use super::tasks::EOL_THRESHOLD;
+
+/// Points drawn per series at most (SVG size stays small for 2 000-cycle cells).
+const MAX_DRAWN: usize = 400;
+
+fn thin(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    subsample(x.len(), MAX_DRAWN).into_iter().map(|i| (x[i], y[i])).collect()
+}
+
+fn file_name(dataset: &str) -> String {
+    dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Writes every plot into `dir`; returns their file names (relative to `dir`).
+pub fn write_plots(dir: &Path, scored: &Scored) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut datasets: Vec<&str> = scored.examples.iter().map(|e| e.dataset.as_str()).collect();
+    datasets.dedup();
+    for d in datasets {
+        let ex: Vec<&Example> = scored.examples.iter().filter(|e| e.dataset == d).collect();
+        let name = format!("forecast_{}.svg", file_name(d));
+        forecast_panels(&dir.join(&name), &ex).map_err(|e| format!("plot {name}: {e}"))?;
+        names.push(name);
+    }
+    if scored.report.task != "eol" && !scored.report.datasets.is_empty() {
+        let name = "error_vs_horizon.svg".to_string();
+        horizon_plot(&dir.join(&name), scored).map_err(|e| format!("plot {name}: {e}"))?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+fn forecast_panels(path: &Path, ex: &[&Example]) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (420 * ex.len().max(1) as u32, 360)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((1, ex.len().max(1)));
+    for (area, e) in panels.iter().zip(ex) {
+        let truth_end = e.truth.0.last().copied().unwrap_or(e.context.0[e.context.0.len() - 1]);
+        // eol queries run far past the data: show up to a little beyond the truth's end.
+        let x_end = if e.eol_true.is_some() { truth_end * 1.3 } else { truth_end };
+        let x0 = e.context.0[0];
+        let keep: Vec<usize> = (0..e.query.len()).filter(|i| e.query[*i] <= x_end).collect();
+        let ys = e.context.1.iter().chain(&e.truth.1).chain(keep.iter().flat_map(|i| [&e.forecast.p10[*i], &e.forecast.p90[*i]]));
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(*y), b.max(*y)));
+        let pad = ((hi - lo) * 0.05).max(0.01);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&e.cell_id, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x_end.max(x0 + 1.0), (lo - pad)..(hi + pad))?;
+        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").draw()?;
+        let q = |v: &Vec<f64>| keep.iter().map(|i| (e.query[*i], v[*i])).collect::<Vec<_>>();
+        let mut band = q(&e.forecast.p90);
+        band.extend(q(&e.forecast.p10).into_iter().rev());
+        if band.len() > 2 {
+            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?;
+        }
+        chart.draw_series(LineSeries::new(thin(&e.truth.0, &e.truth.1), RGBColor(150, 150, 150)))?.label("truth");
+        chart.draw_series(LineSeries::new(thin(&e.context.0, &e.context.1), BLACK.stroke_width(2)))?.label("context");
+        let p50 = q(&e.forecast.p50);
+        let (px, py): (Vec<f64>, Vec<f64>) = p50.into_iter().unzip();
+        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?.label("forecast p50");
+        if e.eol_true.is_some() {
+            chart.draw_series(LineSeries::new([(x0, EOL_THRESHOLD), (x_end, EOL_THRESHOLD)], RED.mix(0.5)))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn horizon_plot(path: &Path, scored: &Scored) -> Result<(), Box<dyn std::error::Error>> {
+    let labels: Vec<String> = (0..HORIZON_EDGES.len()).map(super::metrics::horizon_label).collect();
+    let series: Vec<(&String, Vec<(f64, f64)>)> = scored
+        .report
+        .datasets
+        .iter()
+        .map(|(d, m)| {
+            let pts = m
+                .horizon
+                .iter()
+                .filter_map(|b| labels.iter().position(|l| *l == b.cycles_ahead).map(|i| (i as f64, b.mae)))
+                .collect();
+            (d, pts)
+        })
+        .collect();
+    let hi = series.iter().flat_map(|(_, p)| p.iter().map(|x| x.1)).fold(0.0, f64::max).max(0.1);
+    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{}: MAE against horizon ({})", scored.report.model, scored.report.task), ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .right_y_label_area_size(0)
+        .build_cartesian_2d(-0.2..(labels.len() as f64 - 0.8), 0.0..hi * 1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("cycles after the origin")
+        .y_desc("MAE (SOH pp)")
+        .x_labels(labels.len())
+        .x_label_formatter(&|x| labels.get(x.round() as usize).filter(|_| (x - x.round()).abs() < 0.01).cloned().unwrap_or_default())
+        .draw()?;
+    for (k, (d, pts)) in series.iter().enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?.label(d.as_str()).legend(move |(x, y)| {
+            PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2))
+        });
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).position(SeriesLabelPosition::UpperLeft).draw()?;
+    root.present()?;
+    Ok(())
+}

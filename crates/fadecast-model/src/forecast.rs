@@ -1,0 +1,288 @@
+//! Context → quantile trajectory at future cycles, end of life with an interval, remaining life.
+//!
+//! 1. The history is resampled onto a grid that *ends at the origin* (the last observation), so
+//!    nothing after it is ever interpolated; the last `max_context_patches` whole patches are kept
+//!    (a history shorter than one patch is padded at the front with its first value).
+//! 2. The context is normalised on itself and encoded once; then the model rolls out patch by
+//!    patch with its KV cache. Each quantile level follows its own path: path q feeds back its
+//!    own q-quantile patch ([`Feedback::OwnQuantile`], so uncertainty compounds with the horizon),
+//!    or every level is read along the median path ([`Feedback::Median`]).
+//! 3. The rollout stops once it covers the requested cycles and every path has crossed the
+//!    end-of-life threshold, or at `max_rollout_patches`.
+//! 4. End of life is where a path first crosses the threshold: the median path gives the point,
+//!    the lowest and highest quantile paths the interval (earliest, latest).
+
+use std::path::Path;
+
+use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use fadecast::data::{Cell, Observation};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{input_tensors, side_channels, FadeModel, ModelConfig, SeriesNorm, N_SIDE};
+use crate::train::TrainError;
+use crate::windows::{grid_spacing, interpolate, WindowConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feedback {
+    Median,
+    OwnQuantile,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// End of life: SOH at or below this.
+    pub eol_threshold: f64,
+    /// Longest rollout, in patches (also capped by the model's rotary table).
+    pub max_rollout_patches: usize,
+    pub feedback: Feedback,
+    /// Must match the training windows' rule, so check-up grids look as they did in training.
+    pub checkup_subdivide: usize,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        Self {
+            eol_threshold: 0.8,
+            max_rollout_patches: 256,
+            feedback: Feedback::OwnQuantile,
+            checkup_subdivide: WindowConfig::default().checkup_subdivide,
+        }
+    }
+}
+
+/// End of life (or remaining life) with its interval; `None` bounds lie beyond the rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub point: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    pub origin: f64,
+    pub quantile_levels: Vec<f64>,
+    /// The requested cycles and, per quantile level, the SOH there (NaN beyond the rollout).
+    pub at: Vec<f64>,
+    pub values: Vec<Vec<f64>>,
+    /// The rollout itself: grid cycles after the origin and, per level, SOH along its path.
+    pub grid: Vec<f64>,
+    pub paths: Vec<Vec<f64>>,
+    pub eol_threshold: f64,
+    /// End-of-life cycle; already reached in the history gives point = lower = upper = that cycle.
+    pub eol: Interval,
+    /// Remaining useful life: end of life − origin (0 when already reached).
+    pub rul: Interval,
+}
+
+/// A loaded model ready to forecast (inference device, no autodiff).
+pub struct Forecaster {
+    pub model: FadeModel,
+    pub config: ForecastConfig,
+    /// The name the evaluator reports it under.
+    pub name: String,
+    device: Device,
+}
+
+/// Writes the weights as SafeTensors (the rotary table is a constant and is not saved).
+pub fn save_weights(model: &FadeModel, path: &Path) -> Result<(), TrainError> {
+    let mut store = SafetensorsStore::from_file(path).overwrite(true);
+    model.save_into(&mut store).map_err(|e| TrainError::Store(format!("{}: {e}", path.display())))
+}
+
+/// Builds a model from `config` and loads every parameter from `path`; a missing or extra
+/// tensor is an error (a silent partial load would forecast with random weights).
+pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Result<FadeModel, TrainError> {
+    let mut model = config.init(device);
+    let mut store = SafetensorsStore::from_file(path);
+    let result = model.load_from(&mut store).map_err(|e| TrainError::Store(format!("{}: {e}", path.display())))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() || !result.unused.is_empty() {
+        return Err(TrainError::Store(format!(
+            "{}: does not match the config (missing {:?}, unused {:?}, errors {:?})",
+            path.display(),
+            result.missing,
+            result.unused,
+            result.errors
+        )));
+    }
+    Ok(model)
+}
+
+impl Forecaster {
+    pub fn new(model: FadeModel, config: ForecastConfig) -> Self {
+        let device = model.devices().first().cloned().unwrap_or_else(Device::flex);
+        Self { model, config, name: "universal".into(), device }
+    }
+
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Loads `model.json` + `model.safetensors` from a run or model directory.
+    pub fn load(dir: &Path, config: ForecastConfig) -> Result<Self, TrainError> {
+        let path = dir.join("model.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
+        let model_config: ModelConfig =
+            serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        let device = Device::flex();
+        let model = load_weights(&model_config, &dir.join("model.safetensors"), &device)?;
+        Ok(Self::new(model, config))
+    }
+
+    /// Forecasts a cell from its first `n_obs` observations (the origin is observation `n_obs - 1`);
+    /// the later observations are never read.
+    pub fn forecast_cell(&self, cell: &Cell, n_obs: usize, at: &[f64]) -> Forecast {
+        let n = n_obs.clamp(1, cell.cycles.len());
+        let history = &cell.cycles[..n];
+        let cycles: Vec<f64> = history.iter().map(|c| c.cycle).collect();
+        let soh: Vec<f64> = history.iter().map(|c| c.soh).collect();
+        self.forecast(&cycles, &soh, cell.meta.observation, at)
+    }
+
+    /// Forecasts from a history (`cycles` increasing, at least one point) at cycles `at`.
+    pub fn forecast(&self, cycles: &[f64], soh: &[f64], observation: Observation, at: &[f64]) -> Forecast {
+        assert!(!cycles.is_empty() && cycles.len() == soh.len(), "history must be non-empty, cycles and SOH aligned");
+        let mc = &self.model.config;
+        let (p, levels) = (mc.patch_len, mc.quantiles.clone());
+        let q = levels.len();
+        let origin = cycles[cycles.len() - 1];
+        let threshold = self.config.eol_threshold;
+
+        // Already at end of life: nothing to roll out for the EOL, but the trajectory is still asked for.
+        let observed_eol = crate::forecast::first_crossing(cycles, soh, threshold);
+
+        // 1. Grid ending at the origin, whole patches, at most the model's context.
+        let spacing = grid_spacing(cycles, observation, self.config.checkup_subdivide);
+        let available = ((origin - cycles[0]) / spacing + 1e-9).floor() as usize + 1;
+        let n_patches = (available / p).clamp(1, mc.max_context_patches);
+        let ctx: Vec<f64> = (0..n_patches * p)
+            .map(|i| {
+                let back = (n_patches * p - 1 - i) as f64;
+                interpolate(cycles, soh, (origin - back * spacing).max(cycles[0]))
+            })
+            .collect();
+        let ctx_start = origin - (n_patches * p - 1) as f64 * spacing;
+        let norm = SeriesNorm::from_context(&ctx, mc.min_scale);
+
+        // 2. Encode the context once, for every path.
+        let rows = match self.config.feedback {
+            Feedback::OwnQuantile => q,
+            Feedback::Median => 1,
+        };
+        let z: Vec<f32> = ctx.iter().map(|&v| norm.normalise(v) as f32).collect();
+        let side = |patch_start: f64| side_channels(spacing, &norm, patch_start);
+        let ctx_side: Vec<[f32; N_SIDE]> = (0..n_patches).map(|t| side(ctx_start + (t * p) as f64 * spacing)).collect();
+        let (x, s) = input_tensors(&vec![z; rows], &vec![ctx_side; rows], p, &self.device);
+        let mut cache = self.model.new_cache();
+        let mut out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, n, P, Q]
+
+        // 3. Roll out.
+        let horizon = at.iter().copied().fold(origin, f64::max);
+        let max_steps = self.config.max_rollout_patches.min(mc.max_positions - n_patches);
+        let median = mc.median_index();
+        let mut grid = Vec::new();
+        let mut paths = vec![Vec::new(); q];
+        for step in 0..max_steps {
+            let last = out.dims()[1] - 1;
+            let next: Vec<f32> = out.narrow(1, last, 1).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"); // [R, 1, P, Q]
+            let mut feed = vec![vec![0f32; p]; rows];
+            for i in 0..p {
+                grid.push(origin + (step * p + i + 1) as f64 * spacing);
+                for (level, path) in paths.iter_mut().enumerate() {
+                    let row = if rows == 1 { 0 } else { level };
+                    path.push(norm.denormalise(next[(row * p + i) * q + level] as f64));
+                }
+                for (r, f) in feed.iter_mut().enumerate() {
+                    let level = if rows == 1 { median } else { r };
+                    f[i] = next[(r * p + i) * q + level];
+                }
+            }
+            let covered = *grid.last().expect("one patch pushed") >= horizon;
+            let all_crossed = observed_eol.is_some()
+                || paths.iter().all(|path| path.iter().any(|&v| v <= threshold));
+            if covered && all_crossed {
+                break;
+            }
+            if step + 1 == max_steps {
+                break;
+            }
+            let patch_start = origin + (step * p + 1) as f64 * spacing;
+            let (x, s) = input_tensors(&feed, &vec![vec![side(patch_start)]; rows], p, &self.device);
+            out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, 1, P, Q]
+        }
+
+        // 4. Read off the requested cycles, end of life and remaining life.
+        let last_soh = soh[soh.len() - 1];
+        let values = paths
+            .iter()
+            .map(|path| {
+                let (gx, gy): (Vec<f64>, Vec<f64>) =
+                    std::iter::once((origin, last_soh)).chain(grid.iter().copied().zip(path.iter().copied())).unzip();
+                let end = gx[gx.len() - 1];
+                at.iter().map(|&c| if c > end + 1e-9 { f64::NAN } else { interpolate(&gx, &gy, c) }).collect()
+            })
+            .collect();
+        let path_eol = |path: &Vec<f64>| {
+            let gx: Vec<f64> = std::iter::once(origin).chain(grid.iter().copied()).collect();
+            let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
+            first_crossing(&gx, &gy, threshold)
+        };
+        let eol = match observed_eol {
+            Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
+            None => Interval { point: path_eol(&paths[median]), lower: path_eol(&paths[0]), upper: path_eol(&paths[q - 1]) },
+        };
+        let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
+        let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };
+        Forecast {
+            origin,
+            quantile_levels: levels,
+            at: at.to_vec(),
+            values,
+            grid,
+            paths,
+            eol_threshold: threshold,
+            eol,
+            rul,
+        }
+    }
+}
+
+/// First cycle where the series reaches `threshold` or below, linearly interpolated between the
+/// last point above and the first at or below.
+pub fn first_crossing(cycles: &[f64], soh: &[f64], threshold: f64) -> Option<f64> {
+    let i = soh.iter().position(|&v| v <= threshold)?;
+    if i == 0 {
+        return Some(cycles[0]);
+    }
+    let (x0, x1, y0, y1) = (cycles[i - 1], cycles[i], soh[i - 1], soh[i]);
+    Some(x0 + (x1 - x0) * (y0 - threshold) / (y0 - y1))
+}
+
+/// The evaluator scores the model like any baseline: the context in, p10/p50/p90 at `at` out.
+impl fadecast::eval::Forecaster for Forecaster {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn probabilistic(&self) -> bool {
+        true
+    }
+
+    fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {
+        let f = Forecaster::forecast(self, ctx.cycles(), ctx.soh(), ctx.observation, at);
+        // The model's level nearest each of the evaluator's (they match under the default config).
+        let level = |target: f64| {
+            let i = (0..f.quantile_levels.len())
+                .min_by(|&a, &b| (f.quantile_levels[a] - target).abs().total_cmp(&(f.quantile_levels[b] - target).abs()))
+                .expect("at least one level");
+            f.values[i].clone()
+        };
+        let [lo, mid, hi] = fadecast::eval::forecaster::QUANTILE_LEVELS;
+        fadecast::eval::forecaster::sanitise(fadecast::eval::Quantiles { p10: level(lo), p50: level(mid), p90: level(hi) })
+    }
+}

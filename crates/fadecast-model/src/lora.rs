@@ -1,0 +1,165 @@
+//! LoRA adaptation: low-rank adapters on the attention and MLP weights of a frozen base model,
+//! trained on a user's own cells, saved apart from the base.
+//!
+//! burn does the work: [`Module::apply_lora`] freezes *every* parameter of the model and attaches
+//! trainable factors `a` [d_in, r], `b` [r, d_out] (b = 0, so the adapted model starts equal to
+//! the base) to the 2-D weights the parameter group names; a weight then reads `base + α/r · a·b`.
+//! The optimizer only ever sees gradients of the factors, so the base stays bit-identical.
+//!
+//! An adapter directory holds `adapter.json` (the [`LoraConfig`] and the SHA-256 of the base
+//! weights it was trained on) and `adapter.safetensors` (the factors only).
+
+use std::path::Path;
+
+use burn::module::{Lora, Module, ParamGroup};
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+use fadecast::data::Cell;
+use serde::{Deserialize, Serialize};
+
+use crate::forecast::load_weights;
+use crate::model::{FadeModel, ModelConfig};
+use crate::train::{TrainConfig, TrainError, Trainer};
+use crate::windows::WindowSampler;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoraConfig {
+    pub rank: usize,
+    /// The adapter's contribution is scaled by alpha / rank.
+    pub alpha: f64,
+    /// Parameters whose path contains any of these get adapters.
+    pub targets: Vec<String>,
+    pub epochs: usize,
+    pub windows_per_epoch: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+impl Default for LoraConfig {
+    fn default() -> Self {
+        Self {
+            rank: 4,
+            alpha: 8.0,
+            targets: ["query", "key", "value", "out", "fc_in", "fc_out", "head"].map(String::from).to_vec(),
+            epochs: 5,
+            windows_per_epoch: 2048,
+            batch_size: 32,
+            lr: 1e-3,
+            seed: 7,
+        }
+    }
+}
+
+/// What `adapter.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdapterInfo {
+    pub lora: LoraConfig,
+    pub base_sha256: String,
+    pub cells: Vec<String>,
+    /// Mean training loss per epoch.
+    pub losses: Vec<f64>,
+}
+
+/// Attaches fresh adapters (every base parameter frozen).
+pub fn attach(model: FadeModel, cfg: &LoraConfig) -> FadeModel {
+    let group = ParamGroup::from_any_predicates(cfg.targets.clone());
+    model.apply_lora(Lora::new(cfg.rank, cfg.alpha).set_param_group(group))
+}
+
+pub fn file_sha256(path: &Path) -> Result<String, TrainError> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|e| TrainError::Io(path.to_path_buf(), e))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// Trains adapters for the base model in `base_dir` (`model.json` + `model.safetensors`) on
+/// `cells`, and writes them to `out`. Returns the mean loss per epoch.
+pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -> Result<Vec<f64>, TrainError> {
+    let model_config = read_model_config(base_dir)?;
+    let base_path = base_dir.join("model.safetensors");
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let model = attach(load_weights(&model_config, &base_path, &device)?, cfg);
+
+    // The base's own training recipe, narrowed to the adapters: forecast loss only (a user's cells
+    // rarely carry descriptors), the finetune's own length and learning rate.
+    let train_cfg = TrainConfig {
+        model: model_config.clone(),
+        seed: cfg.seed,
+        epochs: cfg.epochs,
+        windows_per_epoch: cfg.windows_per_epoch,
+        batch_size: cfg.batch_size,
+        lr: cfg.lr,
+        min_lr: cfg.lr / 100.0,
+        warmup_steps: 10,
+        contrastive_weight: 0.0,
+        ..TrainConfig::default()
+    };
+    let sampler = WindowSampler::new(cells, &model_config, &train_cfg.windows);
+    if sampler.is_empty() {
+        return Err(TrainError::Data("no cell is long enough for two patches".into()));
+    }
+    let mut trainer = Trainer::new(&train_cfg, device)?;
+    let (mut model, mut losses) = (model, Vec::new());
+    for epoch in 1..=cfg.epochs {
+        let windows = sampler.sample_many(train_cfg.steps_per_epoch() * cfg.batch_size, cfg.seed ^ epoch as u64);
+        let mut sum = 0.0;
+        for chunk in windows.chunks(cfg.batch_size) {
+            let (next, step) = trainer.step(model, chunk, None, &train_cfg);
+            model = next;
+            sum += step.loss;
+        }
+        losses.push(sum / train_cfg.steps_per_epoch().max(1) as f64);
+    }
+    save_adapters(&model, out)?;
+    let info = AdapterInfo {
+        lora: cfg.clone(),
+        base_sha256: file_sha256(&base_path)?,
+        cells: cells.iter().map(Cell::key).collect(),
+        losses: losses.clone(),
+    };
+    let path = out.join("adapter.json");
+    let text = serde_json::to_string_pretty(&info).expect("serialisable");
+    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))?;
+    Ok(losses)
+}
+
+/// Writes the adapter factors only.
+pub fn save_adapters(model: &FadeModel, out: &Path) -> Result<(), TrainError> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::Io(out.to_path_buf(), e))?;
+    let path = out.join("adapter.safetensors");
+    let mut store = SafetensorsStore::from_file(&path).with_regex(r"\.lora\.").overwrite(true);
+    model.valid().save_into(&mut store).map_err(|e| TrainError::Store(format!("{}: {e}", path.display())))
+}
+
+/// The base model in `base_dir` with the adapters in `adapter_dir` applied (inference device).
+pub fn load_adapted(base_dir: &Path, adapter_dir: &Path, device: &Device) -> Result<FadeModel, TrainError> {
+    let info_path = adapter_dir.join("adapter.json");
+    let text = std::fs::read_to_string(&info_path).map_err(|e| TrainError::Io(info_path.clone(), e))?;
+    let info: AdapterInfo =
+        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", info_path.display())))?;
+    let base_path = base_dir.join("model.safetensors");
+    if file_sha256(&base_path)? != info.base_sha256 {
+        return Err(TrainError::Config(format!(
+            "{} was trained on other base weights than {}",
+            adapter_dir.display(),
+            base_path.display()
+        )));
+    }
+    let mut model = attach(load_weights(&read_model_config(base_dir)?, &base_path, device)?, &info.lora);
+    let path = adapter_dir.join("adapter.safetensors");
+    let mut store = SafetensorsStore::from_file(&path).with_regex(r"\.lora\.").allow_partial(true);
+    let result = model.load_from(&mut store).map_err(|e| TrainError::Store(format!("{}: {e}", path.display())))?;
+    if result.applied.is_empty() || !result.errors.is_empty() {
+        return Err(TrainError::Store(format!("{}: no adapter loaded ({:?})", path.display(), result.errors)));
+    }
+    Ok(model)
+}
+
+fn read_model_config(dir: &Path) -> Result<ModelConfig, TrainError> {
+    let path = dir.join("model.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+}

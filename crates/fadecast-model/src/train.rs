@@ -1,0 +1,591 @@
+//! Training: loss = quantile (pinball) loss + λ · InfoNCE over window embeddings.
+//!
+//! The contrastive term pulls together windows whose *physical descriptors* are close: within a
+//! batch, each anchor's positive is the window with the nearest descriptor vector and its
+//! negatives are the windows farther than the anchor's median descriptor distance. Descriptors
+//! enter the loss only; the forecaster never sees them.
+//!
+//! A run directory holds:
+//!
+//! ```text
+//! RUN_DIR/config.json          the TrainConfig (model config inside)
+//! RUN_DIR/manifest.json        the cells trained on, their grids, a data fingerprint, git revision
+//! RUN_DIR/log.jsonl            one line per epoch: losses, learning rate, seconds
+//! RUN_DIR/checkpoints/epoch-NNNN/{model.bpk, optimizer.bpk, state.json}   resume points
+//! RUN_DIR/model.safetensors    the latest weights, for forecasting (with RUN_DIR/model.json)
+//! ```
+//!
+//! A checkpoint is complete once its `state.json` exists (written last, atomically); `--resume`
+//! continues after the newest complete one with the same config, windows and learning rate it
+//! would have had without the interruption.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
+use burn::lr_scheduler::sequential::SequentialLrSchedulerConfig;
+use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::lr_scheduler::LrSchedulerConfig;
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+use fadecast::data::Cell;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{input_tensors, FadeModel, ModelConfig};
+use crate::windows::{descriptor_distance, DescriptorScaler, Example, Window, WindowConfig, WindowSampler, DESC_DIM};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub windows: WindowConfig,
+    pub seed: u64,
+    pub epochs: usize,
+    /// Windows drawn per epoch (an epoch is a fixed number of steps, not a pass over a fixed set).
+    pub windows_per_epoch: usize,
+    pub batch_size: usize,
+    /// Peak learning rate, reached after `warmup_steps` of linear warm-up, then cosine decay to `min_lr`.
+    pub lr: f64,
+    pub min_lr: f64,
+    pub warmup_steps: usize,
+    pub weight_decay: f32,
+    /// Each parameter's gradient is clipped to this L2 norm (burn clips per parameter).
+    pub grad_clip_norm: f32,
+    /// λ: weight of the contrastive term (0 disables it: the "without contrastive" ablation).
+    pub contrastive_weight: f64,
+    /// InfoNCE temperature τ.
+    pub temperature: f64,
+    /// Two windows are comparable only if they share at least this many descriptors.
+    pub min_common_descriptors: usize,
+    /// Windows used to fit the descriptor scaler.
+    pub scaler_windows: usize,
+    /// Fixed validation windows scored after each epoch (0: none).
+    pub val_windows: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            model: ModelConfig::default(),
+            windows: WindowConfig::default(),
+            seed: 42,
+            epochs: 20,
+            windows_per_epoch: 16_384,
+            batch_size: 64,
+            lr: 1e-3,
+            min_lr: 1e-5,
+            warmup_steps: 200,
+            weight_decay: 1e-4,
+            grad_clip_norm: 1.0,
+            contrastive_weight: 0.1,
+            temperature: 0.2,
+            min_common_descriptors: 2,
+            scaler_windows: 4096,
+            val_windows: 1024,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn steps_per_epoch(&self) -> usize {
+        self.windows_per_epoch.div_ceil(self.batch_size.max(1))
+    }
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    }
+}
+
+#[derive(Debug)]
+pub enum TrainError {
+    Io(PathBuf, std::io::Error),
+    Config(String),
+    Data(String),
+    Store(String),
+}
+
+impl TrainError {
+    fn io(path: &Path, e: std::io::Error) -> Self {
+        Self::Io(path.to_path_buf(), e)
+    }
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            Self::Config(m) => write!(f, "config: {m}"),
+            Self::Data(m) => write!(f, "data: {m}"),
+            Self::Store(m) => write!(f, "weights: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+// ───────────────────────────────────────── losses ─────────────────────────────────────────
+
+/// Pinball loss averaged over the real positions: `pred` [B, N, P, Q], `target` [B, N, P],
+/// `mask` [B, N] (1 = real position, 0 = padding). Returns a one-element tensor.
+pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
+    let [b, n, p, q] = pred.dims();
+    let device = pred.device();
+    let tau = Tensor::<4>::from_data(
+        TensorData::new(quantiles.iter().map(|&t| t as f32).collect(), [1, 1, 1, q]),
+        &device,
+    );
+    let diff = target.unsqueeze_dim::<4>(3) - pred; // [B, N, P, Q]: y − ŷ
+    // τ·(y − ŷ) when under-predicting, (1 − τ)·(ŷ − y) when over-predicting.
+    let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, P, Q]
+    let weights = mask.reshape([b, n, 1, 1]);
+    let count = weights.clone().sum().clamp_min(1.0) * (p * q) as f64;
+    (loss * weights).sum() / count
+}
+
+/// Who is compared with whom in a batch's contrastive term, as [B, B] host matrices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContrastivePlan {
+    pub size: usize,
+    /// 1 at (anchor, its positive).
+    pub positive: Vec<f32>,
+    /// 1 at (anchor, a negative).
+    pub negative: Vec<f32>,
+    /// Anchors that have a positive and at least one negative.
+    pub anchors: usize,
+}
+
+/// Picks each anchor's positive (nearest descriptor vector) and negatives (farther than the
+/// anchor's median distance). Windows with too few shared descriptors are not compared.
+pub fn plan_contrastive(desc: &[[f32; DESC_DIM]], masks: &[[bool; DESC_DIM]], min_common: usize) -> ContrastivePlan {
+    let b = desc.len();
+    let (mut positive, mut negative) = (vec![0f32; b * b], vec![0f32; b * b]);
+    let mut anchors = 0;
+    for i in 0..b {
+        let mut d: Vec<(usize, f32)> = (0..b)
+            .filter(|&j| j != i)
+            .filter_map(|j| descriptor_distance(&desc[i], &masks[i], &desc[j], &masks[j], min_common).map(|v| (j, v)))
+            .collect();
+        if d.len() < 3 {
+            continue;
+        }
+        d.sort_by(|x, y| x.1.total_cmp(&y.1));
+        let median = d[d.len() / 2].1;
+        let negatives: Vec<usize> = d.iter().filter(|(_, v)| *v > median).map(|(j, _)| *j).collect();
+        // A positive tied with the negatives teaches nothing.
+        if negatives.is_empty() || d[0].1 >= median {
+            continue;
+        }
+        positive[i * b + d[0].0] = 1.0;
+        for j in negatives {
+            negative[i * b + j] = 1.0;
+        }
+        anchors += 1;
+    }
+    ContrastivePlan { size: b, positive, negative, anchors }
+}
+
+/// InfoNCE over unit-norm embeddings `z` [B, E]: for each planned anchor,
+/// −log( e^{s⁺/τ} / (e^{s⁺/τ} + Σ e^{s⁻/τ}) ), averaged over anchors. Zero when no anchor.
+pub fn info_nce(z: Tensor<2>, plan: &ContrastivePlan, temperature: f64) -> Tensor<1> {
+    let b = plan.size;
+    let device = z.device();
+    let matrix = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, b]), &device);
+    let (pos, neg) = (matrix(&plan.positive), matrix(&plan.negative));
+    let logits = z.clone().matmul(z.transpose()) / temperature; // [B, B]
+    let candidates = pos.clone() + neg; // [B, B], 1 where the softmax runs
+    let masked = logits.clone() * candidates.clone() + (candidates.clone() - 1.0) * 1.0e9;
+    let max = masked.clone().max_dim(1).detach(); // [B, 1], for a stable log-sum-exp
+    let lse = ((masked - max.clone()).exp() * candidates).sum_dim(1).clamp_min(1e-30).log() + max; // [B, 1]
+    let pos_logit = (logits * pos.clone()).sum_dim(1); // [B, 1]
+    let is_anchor = pos.sum_dim(1); // [B, 1]
+    ((lse - pos_logit) * is_anchor).sum() / (plan.anchors.max(1) as f64)
+}
+
+// ─────────────────────────────────────── batches ───────────────────────────────────────
+
+/// A batch on the device.
+pub struct Batch {
+    pub input: Tensor<3>,
+    pub side: Tensor<3>,
+    pub target: Tensor<3>,
+    pub mask: Tensor<2>,
+    pub valid: Vec<usize>,
+}
+
+pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> Batch {
+    let (p, n, b) = (cfg.patch_len, cfg.max_context_patches, examples.len());
+    let inputs: Vec<Vec<f32>> = examples.iter().map(|e| e.input.clone()).collect();
+    let sides: Vec<_> = examples.iter().map(|e| e.side.clone()).collect();
+    let (input, side) = input_tensors(&inputs, &sides, p, device);
+    let target: Vec<f32> = examples.iter().flat_map(|e| e.target.iter().copied()).collect();
+    let mask: Vec<f32> = examples.iter().flat_map(|e| (0..n).map(move |t| if t < e.valid { 1.0 } else { 0.0 })).collect();
+    Batch {
+        input,
+        side,
+        target: Tensor::from_data(TensorData::new(target, [b, n, p]), device),
+        mask: Tensor::from_data(TensorData::new(mask, [b, n]), device),
+        valid: examples.iter().map(|e| e.valid).collect(),
+    }
+}
+
+/// The training loss of one batch: (total, forecast part, contrastive part).
+pub fn batch_loss(
+    model: &FadeModel,
+    batch: Batch,
+    plan: Option<&ContrastivePlan>,
+    cfg: &TrainConfig,
+) -> (Tensor<1>, f64, f64) {
+    let out = model.forward(batch.input, batch.side);
+    let forecast = pinball_loss(out.quantiles, batch.target, batch.mask, &model.config.quantiles);
+    let f = scalar(&forecast);
+    match plan {
+        Some(plan) if cfg.contrastive_weight > 0.0 && plan.anchors > 0 => {
+            let nce = info_nce(model.embed(out.hidden, &batch.valid), plan, cfg.temperature);
+            let c = scalar(&nce);
+            (forecast + nce * cfg.contrastive_weight, f, c)
+        }
+        _ => (forecast, f, 0.0),
+    }
+}
+
+/// The value of a one-element tensor (read back at f64, so an f64 model loses nothing).
+pub fn scalar(t: &Tensor<1>) -> f64 {
+    t.clone().into_data().convert::<f64>().try_to_vec::<f64>().expect("a float scalar")[0]
+}
+
+/// Losses of one optimisation step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLoss {
+    pub loss: f64,
+    pub forecast_loss: f64,
+    pub contrastive_loss: f64,
+}
+
+/// AdamW with per-parameter gradient clipping, the learning-rate schedule, and the step count:
+/// everything a step needs besides the model (shared by pretraining and LoRA finetuning).
+pub struct Trainer {
+    pub optim: ModuleOptimizer,
+    pub schedule: ModuleLrScheduler,
+    pub device: Device,
+    pub global_step: usize,
+    /// Learning rate of the last step.
+    pub lr: f64,
+}
+
+impl Trainer {
+    pub fn new(cfg: &TrainConfig, device: Device) -> Result<Self, TrainError> {
+        let optim = AdamWConfig::new()
+            .with_weight_decay(cfg.weight_decay)
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip_norm)))
+            .init();
+        Ok(Self { optim, schedule: lr_schedule(cfg)?, device, global_step: 0, lr: cfg.lr })
+    }
+
+    /// One step on `windows`: forward, loss, backward, AdamW update. With a descriptor `scaler`
+    /// (and λ > 0) the contrastive term is added.
+    pub fn step(&mut self, model: FadeModel, windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &TrainConfig) -> (FadeModel, StepLoss) {
+        let examples: Vec<Example> = windows.iter().map(|w| w.example(&model.config)).collect();
+        let plan = scaler.filter(|_| cfg.contrastive_weight > 0.0).map(|sc| {
+            let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| sc.apply(w)).collect();
+            let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
+            plan_contrastive(&desc, &masks, cfg.min_common_descriptors)
+        });
+        let batch = make_batch(&examples, &model.config, &self.device);
+        let (loss, forecast_loss, contrastive_loss) = batch_loss(&model, batch, plan.as_ref(), cfg);
+        let total = scalar(&loss);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let lr = self.schedule.step();
+        self.lr = lr.base();
+        self.global_step += 1;
+        let model = self.optim.step(lr, model, grads);
+        (model, StepLoss { loss: total, forecast_loss, contrastive_loss })
+    }
+
+    /// Restores model and optimizer from a checkpoint directory and fast-forwards the schedule.
+    pub fn restore(&mut self, model: FadeModel, dir: &Path, global_step: usize) -> Result<FadeModel, TrainError> {
+        let err = |e: &dyn std::fmt::Debug| TrainError::Store(format!("{}: {e:?}", dir.display()));
+        let model = model.try_load_file(dir.join("model.bpk")).map_err(|e| err(&e))?;
+        self.optim = self.optim.clone().load(dir.join("optimizer.bpk")).map_err(|e| err(&e))?;
+        for _ in 0..global_step {
+            self.lr = self.schedule.step().base();
+        }
+        self.global_step = global_step;
+        Ok(model)
+    }
+}
+
+// ───────────────────────────────────── run bookkeeping ─────────────────────────────────────
+
+/// What a run was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub fadecast_model_version: String,
+    pub git_revision: String,
+    /// SHA-256 over every training cell's key, cycles and SOH, in order.
+    pub data_fingerprint: String,
+    pub cells: Vec<ManifestCell>,
+    pub descriptor_names: Vec<String>,
+    pub descriptor_scaler: DescriptorScaler,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestCell {
+    pub key: String,
+    pub observations: usize,
+    pub grid_spacing: f64,
+    pub grid_points: usize,
+}
+
+/// Progress after each step (drive a progress bar with it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepInfo {
+    pub epoch: usize,
+    pub step_in_epoch: usize,
+    pub steps_per_epoch: usize,
+    pub global_step: usize,
+    pub lr: f64,
+    pub loss: f64,
+    pub forecast_loss: f64,
+    pub contrastive_loss: f64,
+}
+
+/// One line of `log.jsonl`, and the resume state of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch just finished.
+    pub epoch: usize,
+    pub global_step: usize,
+    pub loss: f64,
+    pub forecast_loss: f64,
+    pub contrastive_loss: f64,
+    pub val_forecast_loss: Option<f64>,
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// `git rev-parse HEAD` (+ "-dirty" when the tree has changes), or "unknown" outside a repository.
+pub fn git_revision() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "HEAD"]) {
+        Some(rev) if !rev.is_empty() => {
+            let dirty = run(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
+            if dirty { format!("{rev}-dirty") } else { rev }
+        }
+        _ => "unknown".into(),
+    }
+}
+
+pub fn data_fingerprint(cells: &[Cell]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for c in cells {
+        h.update(c.key().as_bytes());
+        for o in &c.cycles {
+            h.update(o.cycle.to_le_bytes());
+            h.update(o.soh.to_le_bytes());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(value).expect("serialisable");
+    fadecast::corpus::write_atomic(path, text.as_bytes()).map_err(|e| TrainError::io(path, e))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+}
+
+fn checkpoint_dir(out: &Path, epoch: usize) -> PathBuf {
+    out.join("checkpoints").join(format!("epoch-{epoch:04}"))
+}
+
+/// Newest complete checkpoint (one with a `state.json`).
+pub fn latest_checkpoint(out: &Path) -> Option<(PathBuf, EpochRecord)> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join("checkpoints")).ok()?.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    dirs.into_iter().rev().find_map(|d| read_json::<EpochRecord>(&d.join("state.json")).ok().map(|r| (d, r)))
+}
+
+/// The learning-rate schedule: linear warm-up to `lr`, then cosine decay to `min_lr`.
+pub fn lr_schedule(cfg: &TrainConfig) -> Result<ModuleLrScheduler, TrainError> {
+    let total = cfg.epochs * cfg.steps_per_epoch();
+    let warmup = cfg.warmup_steps.clamp(1, total.saturating_sub(1).max(1));
+    let decay = total.saturating_sub(warmup).max(1);
+    SequentialLrSchedulerConfig::new(
+        vec![
+            LrSchedulerConfig::Linear(LinearLrSchedulerConfig::new(cfg.lr / 100.0, cfg.lr, warmup)),
+            LrSchedulerConfig::Cosine(CosineAnnealingLrSchedulerConfig::new(cfg.lr, decay).with_min_lr(cfg.min_lr)),
+        ],
+        vec![warmup],
+    )
+    .init()
+    .map_err(TrainError::Config)
+}
+
+/// The seed of epoch `e`'s windows (distinct per epoch, fixed by the run seed).
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ (epoch as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Forecast loss of `model` on fixed windows (no gradients).
+pub fn evaluate(model: &FadeModel, windows: &[Window], batch_size: usize, device: &Device) -> f64 {
+    let cfg = &model.config;
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for chunk in windows.chunks(batch_size.max(1)) {
+        let examples: Vec<Example> = chunk.iter().map(|w| w.example(cfg)).collect();
+        let n: usize = examples.iter().map(|e| e.valid).sum();
+        let batch = make_batch(&examples, cfg, device);
+        let out = model.forward(batch.input, batch.side);
+        sum += scalar(&pinball_loss(out.quantiles, batch.target, batch.mask, &cfg.quantiles)) * n as f64;
+        weight += n as f64;
+    }
+    sum / weight.max(1.0)
+}
+
+/// Trains on `train` (validating on `val` when non-empty) into `out`. With `resume`, continues
+/// after the newest complete checkpoint in `out`; the config must then match the saved one.
+pub fn train(
+    train: &[Cell],
+    val: &[Cell],
+    cfg: &TrainConfig,
+    out: &Path,
+    resume: bool,
+    mut progress: impl FnMut(&StepInfo),
+) -> Result<Vec<EpochRecord>, TrainError> {
+    cfg.model.validate().map_err(TrainError::Config)?;
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let sampler = WindowSampler::new(train, &cfg.model, &cfg.windows);
+    if sampler.is_empty() {
+        return Err(TrainError::Data("no training cell is long enough for two patches".into()));
+    }
+    let scaler = DescriptorScaler::fit(&sampler.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+    let val_windows = {
+        let vs = WindowSampler::new(val, &cfg.model, &cfg.windows);
+        if vs.is_empty() || cfg.val_windows == 0 { Vec::new() } else { vs.sample_many(cfg.val_windows, cfg.seed ^ 0x7A1) }
+    };
+
+    let config_path = out.join("config.json");
+    let resumed = if resume { latest_checkpoint(out) } else { None };
+    if resumed.is_some() {
+        let saved: TrainConfig = read_json(&config_path)?;
+        if &saved != cfg {
+            return Err(TrainError::Config(format!("--resume with a config that differs from {}", config_path.display())));
+        }
+    }
+    write_json(&config_path, cfg)?;
+    write_json(&out.join("model.json"), &cfg.model)?;
+    let manifest = Manifest {
+        fadecast_model_version: env!("CARGO_PKG_VERSION").into(),
+        git_revision: git_revision(),
+        data_fingerprint: data_fingerprint(train),
+        cells: sampler
+            .series
+            .iter()
+            .map(|s| ManifestCell {
+                key: s.key.clone(),
+                observations: train.iter().find(|c| c.key() == s.key).map_or(0, |c| c.cycles.len()),
+                grid_spacing: s.spacing,
+                grid_points: s.soh.len(),
+            })
+            .collect(),
+        descriptor_names: crate::windows::descriptor_names().into_iter().map(String::from).collect(),
+        descriptor_scaler: scaler.clone(),
+    };
+    write_json(&out.join("manifest.json"), &manifest)?;
+
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let mut model = cfg.model.init(&device);
+    let mut trainer = Trainer::new(cfg, device)?;
+    let (mut first_epoch, mut history) = (1, Vec::new());
+    if let Some((dir, state)) = resumed {
+        model = trainer.restore(model, &dir, state.global_step)?;
+        history = read_log(out)?.into_iter().filter(|r| r.epoch <= state.epoch).collect();
+        first_epoch = state.epoch + 1;
+    }
+
+    let steps = cfg.steps_per_epoch();
+    for epoch in first_epoch..=cfg.epochs {
+        let started = Instant::now();
+        let windows = sampler.sample_many(steps * cfg.batch_size, epoch_seed(cfg.seed, epoch));
+        let mut sums = [0.0f64; 3];
+        for (step, chunk) in windows.chunks(cfg.batch_size).enumerate() {
+            let (next, loss) = trainer.step(model, chunk, Some(&scaler), cfg);
+            model = next;
+            for (s, v) in sums.iter_mut().zip([loss.loss, loss.forecast_loss, loss.contrastive_loss]) {
+                *s += v;
+            }
+            progress(&StepInfo {
+                epoch,
+                step_in_epoch: step + 1,
+                steps_per_epoch: steps,
+                global_step: trainer.global_step,
+                lr: trainer.lr,
+                loss: loss.loss,
+                forecast_loss: loss.forecast_loss,
+                contrastive_loss: loss.contrastive_loss,
+            });
+        }
+        let n = steps.max(1) as f64;
+        let val_forecast_loss = (!val_windows.is_empty())
+            .then(|| evaluate(&model.valid(), &val_windows, cfg.batch_size, &Device::flex()));
+        let record = EpochRecord {
+            epoch,
+            global_step: trainer.global_step,
+            loss: sums[0] / n,
+            forecast_loss: sums[1] / n,
+            contrastive_loss: sums[2] / n,
+            val_forecast_loss,
+            lr: trainer.lr,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        save_checkpoint(out, &model, &trainer.optim, &record)?;
+        history.push(record);
+        write_log(out, &history)?;
+    }
+    Ok(history)
+}
+
+fn save_checkpoint(out: &Path, model: &FadeModel, optim: &ModuleOptimizer, record: &EpochRecord) -> Result<(), TrainError> {
+    let dir = checkpoint_dir(out, record.epoch);
+    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    let store_err = |e: &dyn std::fmt::Debug| TrainError::Store(format!("{}: {e:?}", dir.display()));
+    // burnpack keeps parameter ids, which the optimizer state is keyed by: what resume needs.
+    model.clone().save_file(dir.join("model.bpk")).map_err(|e| store_err(&e))?;
+    optim.save(dir.join("optimizer.bpk")).map_err(|e| store_err(&e))?;
+    crate::forecast::save_weights(&model.valid(), &out.join("model.safetensors"))?;
+    write_json(&dir.join("state.json"), record)
+}
+
+fn read_log(out: &Path) -> Result<Vec<EpochRecord>, TrainError> {
+    let path = out.join("log.jsonl");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(TrainError::io(&path, e)),
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| TrainError::Config(format!("{}: {e}", path.display()))))
+        .collect()
+}
+
+fn write_log(out: &Path, history: &[EpochRecord]) -> Result<(), TrainError> {
+    let text: String = history.iter().map(|r| serde_json::to_string(r).expect("serialisable") + "\n").collect();
+    let path = out.join("log.jsonl");
+    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::io(&path, e))
+}

@@ -1,0 +1,342 @@
+//! From corpus cells to training windows.
+//!
+//! 1. [`GridSeries::from_cell`]: each cell's SOH is resampled (linear interpolation) onto a regular
+//!    cycle grid. Per-cycle data keeps its median cycle step; check-up data, sparse and irregular,
+//!    gets its median check-up gap divided by `checkup_subdivide`, so a 20-check-up cell still
+//!    spans a few patches. The spacing is recorded and reaches the model as a side channel.
+//! 2. [`WindowSampler`]: a window is `n` consecutive patches of one series, read at a stride
+//!    (1, 2, 4, … grid steps: the model sees many spacings and long spans cheaply). The first
+//!    `n - 1` patches are the context, patches 1..n the next-patch targets.
+//! 3. Each window carries a physical-descriptor vector with an availability mask, for the
+//!    contrastive loss only: cycle descriptors averaged over the window's context cycles,
+//!    temperature falling back to the cell's test temperature, plus the condition descriptors
+//!    (C-rates, depth of discharge) from [`CellMeta`].
+//!
+//! Sampling is driven by [`SplitMix64`], seeded per epoch, so a resumed run replays exactly.
+
+use fadecast::data::{Cell, CellMeta, Observation};
+use fadecast::{Descriptor, DESCRIPTORS, N_DESCRIPTORS};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{side_channels, ModelConfig, SeriesNorm, N_SIDE};
+
+/// Descriptor vector: the cycle descriptors, then charge C-rate, discharge C-rate, depth of discharge.
+pub const DESC_DIM: usize = N_DESCRIPTORS + 3;
+
+/// Names of the descriptor vector's entries, in order.
+pub fn descriptor_names() -> Vec<&'static str> {
+    let mut n: Vec<&str> = DESCRIPTORS.to_vec();
+    n.extend(["charge_c_rate", "discharge_c_rate", "dod"]);
+    n
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowConfig {
+    /// Check-up grids are the median check-up gap divided by this.
+    pub checkup_subdivide: usize,
+    /// Grid strides a window may be read at (each drawn with equal chance where the series is long enough).
+    pub strides: Vec<usize>,
+    /// Chance that a window is cut to a random shorter length (2 patches up), so the model also
+    /// learns from the short-context normalisation it meets early in a cell's life.
+    pub short_window_prob: f64,
+}
+
+impl Default for WindowConfig {
+    fn default() -> Self {
+        Self { checkup_subdivide: 4, strides: vec![1, 2, 4, 8], short_window_prob: 0.3 }
+    }
+}
+
+/// Linear interpolation of `(xs, ys)` at `x` (`xs` increasing; clamped at the ends).
+pub fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    let i = xs.partition_point(|&v| v < x);
+    if i == 0 {
+        return ys[0];
+    }
+    if i >= xs.len() {
+        return ys[ys.len() - 1];
+    }
+    let (x0, x1, y0, y1) = (xs[i - 1], xs[i], ys[i - 1], ys[i]);
+    if x1 == x0 { y1 } else { y0 + (y1 - y0) * (x - x0) / (x1 - x0) }
+}
+
+/// Median of the positive gaps between consecutive cycles (1.0 for fewer than two points).
+pub fn median_gap(cycles: &[f64]) -> f64 {
+    let mut gaps: Vec<f64> = cycles.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0.0).collect();
+    if gaps.is_empty() {
+        return 1.0;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2]
+}
+
+/// The grid spacing for a series observed at `cycles`.
+pub fn grid_spacing(cycles: &[f64], observation: Observation, checkup_subdivide: usize) -> f64 {
+    let gap = median_gap(cycles);
+    match observation {
+        Observation::PerCycle => gap,
+        Observation::CheckUp => gap / checkup_subdivide.max(1) as f64,
+    }
+}
+
+/// One cell on a regular cycle grid, plus what the descriptor vector needs.
+#[derive(Debug, Clone)]
+pub struct GridSeries {
+    pub key: String,
+    pub dataset: String,
+    /// Cycle of grid point 0.
+    pub start: f64,
+    pub spacing: f64,
+    /// SOH at `start + k * spacing`.
+    pub soh: Vec<f64>,
+    /// Raw observation cycles and their descriptors (NaN = not measured).
+    obs_cycles: Vec<f64>,
+    obs_desc: Vec<[f32; N_DESCRIPTORS]>,
+    /// Condition descriptors from the metadata (NaN = unknown).
+    temperature_c: f32,
+    conditions: [f32; 3],
+}
+
+impl GridSeries {
+    pub fn from_cell(cell: &Cell, cfg: &WindowConfig) -> Option<Self> {
+        let cycles = cell.cycle_axis();
+        let soh = cell.soh();
+        if cycles.len() < 2 {
+            return None;
+        }
+        let spacing = grid_spacing(&cycles, cell.meta.observation, cfg.checkup_subdivide);
+        let (start, end) = (cycles[0], cycles[cycles.len() - 1]);
+        let n = ((end - start) / spacing + 1e-9).floor() as usize + 1;
+        let grid = (0..n).map(|k| interpolate(&cycles, &soh, start + k as f64 * spacing)).collect();
+        let nan = |v: Option<f64>| v.map_or(f32::NAN, |x| x as f32);
+        let m: &CellMeta = &cell.meta;
+        Some(Self {
+            key: cell.key(),
+            dataset: m.dataset.clone(),
+            start,
+            spacing,
+            soh: grid,
+            obs_cycles: cycles,
+            obs_desc: cell.cycles.iter().map(|c| c.descriptors.map(nan)).collect(),
+            temperature_c: nan(m.temperature_c),
+            conditions: [nan(m.charge_c_rate), nan(m.discharge_c_rate), nan(m.dod)],
+        })
+    }
+
+    /// Descriptor vector and mask over the cycles `[from, to]`: each cycle descriptor is the mean
+    /// of its measured values there; temperature falls back to the cell's test temperature.
+    pub fn descriptors(&self, from: f64, to: f64) -> ([f32; DESC_DIM], [bool; DESC_DIM]) {
+        let (mut sum, mut count) = ([0f64; N_DESCRIPTORS], [0usize; N_DESCRIPTORS]);
+        let lo = self.obs_cycles.partition_point(|&c| c < from);
+        let hi = self.obs_cycles.partition_point(|&c| c <= to);
+        for d in &self.obs_desc[lo..hi] {
+            for k in 0..N_DESCRIPTORS {
+                if d[k].is_finite() {
+                    sum[k] += d[k] as f64;
+                    count[k] += 1;
+                }
+            }
+        }
+        let mut v = [f32::NAN; DESC_DIM];
+        for k in 0..N_DESCRIPTORS {
+            if count[k] > 0 {
+                v[k] = (sum[k] / count[k] as f64) as f32;
+            }
+        }
+        let t = Descriptor::TemperatureC.index();
+        if !v[t].is_finite() {
+            v[t] = self.temperature_c;
+        }
+        v[N_DESCRIPTORS..].copy_from_slice(&self.conditions);
+        (v, v.map(f32::is_finite))
+    }
+}
+
+/// A training window: `n_patches` consecutive patches of one series at one stride.
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub series: usize,
+    /// Raw SOH, `n_patches * patch_len` points.
+    pub values: Vec<f64>,
+    pub n_patches: usize,
+    /// Cycles between consecutive points (grid spacing × stride).
+    pub spacing: f64,
+    pub start_cycle: f64,
+    pub descriptors: [f32; DESC_DIM],
+    pub mask: [bool; DESC_DIM],
+}
+
+/// A window made model-ready: normalised on its context, padded to `max_context_patches`.
+#[derive(Debug, Clone)]
+pub struct Example {
+    /// Context patches, normalised: `max_context_patches * P` (zeros past `valid`).
+    pub input: Vec<f32>,
+    pub side: Vec<[f32; N_SIDE]>,
+    /// Next-patch targets, normalised, aligned with `input`'s patches.
+    pub target: Vec<f32>,
+    /// Number of real (unpadded) positions.
+    pub valid: usize,
+}
+
+impl Window {
+    /// Normalises on the context patches only (the last patch is a target, never context).
+    pub fn example(&self, cfg: &ModelConfig) -> Example {
+        let (p, n) = (cfg.patch_len, cfg.max_context_patches);
+        let valid = self.n_patches - 1;
+        let norm = SeriesNorm::from_context(&self.values[..valid * p], cfg.min_scale);
+        let z = |v: f64| norm.normalise(v) as f32;
+        let mut input = vec![0f32; n * p];
+        let mut target = vec![0f32; n * p];
+        for i in 0..valid * p {
+            input[i] = z(self.values[i]);
+            target[i] = z(self.values[i + p]);
+        }
+        let side = (0..n)
+            .map(|t| side_channels(self.spacing, &norm, self.start_cycle + (t * p) as f64 * self.spacing))
+            .collect();
+        Example { input, side, target, valid }
+    }
+}
+
+/// Draws windows from a set of series.
+pub struct WindowSampler {
+    pub series: Vec<GridSeries>,
+    /// Cumulative sampling weights (∝ √ usable points), for picking a series.
+    cumulative: Vec<f64>,
+    patch_len: usize,
+    max_patches: usize,
+    cfg: WindowConfig,
+}
+
+impl WindowSampler {
+    /// Series with fewer than two patches (one context, one target) are dropped.
+    pub fn new(cells: &[Cell], model: &ModelConfig, cfg: &WindowConfig) -> Self {
+        let p = model.patch_len;
+        let series: Vec<GridSeries> = cells
+            .iter()
+            .filter_map(|c| GridSeries::from_cell(c, cfg))
+            .filter(|s| s.soh.len() >= 2 * p)
+            .collect();
+        let mut acc = 0.0;
+        let cumulative = series
+            .iter()
+            .map(|s| {
+                acc += (s.soh.len() as f64).sqrt();
+                acc
+            })
+            .collect();
+        Self { series, cumulative, patch_len: p, max_patches: model.max_context_patches + 1, cfg: cfg.clone() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// One random window.
+    pub fn sample(&self, rng: &mut SplitMix64) -> Window {
+        let total = *self.cumulative.last().expect("sampler has series");
+        let r = rng.next_f64() * total;
+        let si = self.cumulative.partition_point(|&c| c <= r).min(self.series.len() - 1);
+        let s = &self.series[si];
+        let p = self.patch_len;
+
+        // Strides that still leave two patches; stride 1 always does (checked in `new`).
+        let fits = |stride: usize| (s.soh.len() - 1) / stride + 1 >= 2 * p;
+        let strides: Vec<usize> = self.cfg.strides.iter().copied().filter(|&st| st >= 1 && fits(st)).collect();
+        let stride = if strides.is_empty() { 1 } else { strides[rng.below(strides.len())] };
+        let points_at_stride = (s.soh.len() - 1) / stride + 1;
+        let mut n = (points_at_stride / p).min(self.max_patches);
+        if n > 2 && rng.next_f64() < self.cfg.short_window_prob {
+            n = 2 + rng.below(n - 1);
+        }
+        let span = (n * p - 1) * stride + 1;
+        let offset = rng.below(s.soh.len() - span + 1);
+        let values: Vec<f64> = (0..n * p).map(|i| s.soh[offset + i * stride]).collect();
+        let spacing = s.spacing * stride as f64;
+        let start_cycle = s.start + offset as f64 * s.spacing;
+        let context_end = start_cycle + ((n - 1) * p - 1) as f64 * spacing;
+        let (descriptors, mask) = s.descriptors(start_cycle, context_end);
+        Window { series: si, values, n_patches: n, spacing, start_cycle, descriptors, mask }
+    }
+
+    /// `count` windows from a generator seeded with `seed` (the same seed gives the same windows).
+    pub fn sample_many(&self, count: usize, seed: u64) -> Vec<Window> {
+        let mut rng = SplitMix64::new(seed);
+        (0..count).map(|_| self.sample(&mut rng)).collect()
+    }
+}
+
+/// Per-dimension robust standardisation of descriptor vectors (median and IQR over a sample of
+/// windows), so seconds of charge time and volts weigh alike in the descriptor distance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DescriptorScaler {
+    pub center: Vec<f32>,
+    pub scale: Vec<f32>,
+}
+
+impl DescriptorScaler {
+    pub fn fit(windows: &[Window]) -> Self {
+        let (mut center, mut scale) = (vec![0f32; DESC_DIM], vec![1f32; DESC_DIM]);
+        for k in 0..DESC_DIM {
+            let mut v: Vec<f32> = windows.iter().filter(|w| w.mask[k]).map(|w| w.descriptors[k]).collect();
+            if v.len() < 4 {
+                continue;
+            }
+            v.sort_by(f32::total_cmp);
+            let q = |f: f64| v[((v.len() - 1) as f64 * f).round() as usize];
+            center[k] = q(0.5);
+            scale[k] = (q(0.75) - q(0.25)).max(1e-6 * q(0.5).abs()).max(1e-9);
+        }
+        Self { center, scale }
+    }
+
+    pub fn apply(&self, w: &Window) -> [f32; DESC_DIM] {
+        std::array::from_fn(|k| if w.mask[k] { (w.descriptors[k] - self.center[k]) / self.scale[k] } else { 0.0 })
+    }
+}
+
+/// Root-mean-square difference over the descriptors both windows have; `None` when they share
+/// fewer than `min_common`.
+pub fn descriptor_distance(
+    a: &[f32; DESC_DIM],
+    ma: &[bool; DESC_DIM],
+    b: &[f32; DESC_DIM],
+    mb: &[bool; DESC_DIM],
+    min_common: usize,
+) -> Option<f32> {
+    let (mut sum, mut n) = (0f32, 0usize);
+    for k in 0..DESC_DIM {
+        if ma[k] && mb[k] {
+            sum += (a[k] - b[k]).powi(2);
+            n += 1;
+        }
+    }
+    (n >= min_common.max(1)).then(|| (sum / n as f32).sqrt())
+}
+
+/// SplitMix64: a tiny, fast, well-mixed generator whose sequence is fixed forever (unlike a
+/// library's default RNG), so a seed names the same windows in every version.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in 0..n (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_f64() * n as f64) as usize % n.max(1)
+    }
+}

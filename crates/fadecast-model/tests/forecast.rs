@@ -1,0 +1,168 @@
+//! The model's contract at inference: causal, cache-consistent, reproducible from saved weights,
+//! and blind to everything after the forecast origin.
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster};
+use fadecast_model::model::{FadeModel, N_SIDE};
+use fadecast_model::windows::{WindowConfig, WindowSampler};
+
+fn tiny(seed: u64) -> FadeModel {
+    let device = Device::flex();
+    device.seed(seed);
+    common::tiny_model().init(&device)
+}
+
+fn inputs(n: usize, shift_patch: Option<usize>) -> (Tensor<3>, Tensor<3>) {
+    let p = common::tiny_model().patch_len;
+    let values: Vec<f32> = (0..n * p)
+        .map(|i| (i as f32 * 0.37).sin() + if shift_patch == Some(i / p) { 3.0 } else { 0.0 })
+        .collect();
+    let side: Vec<f32> = (0..n * N_SIDE).map(|i| (i as f32 * 0.11).cos()).collect();
+    let device = Device::flex();
+    (
+        Tensor::from_data(TensorData::new(values, [1, n, p]), &device),
+        Tensor::from_data(TensorData::new(side, [1, n, N_SIDE]), &device),
+    )
+}
+
+fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn a_position_never_sees_later_patches() {
+    let _serial = common::seeded();
+    let model = tiny(1);
+    let (x, s) = inputs(5, None);
+    let (x2, s2) = inputs(5, Some(3));
+    let a = model.forward(x, s).quantiles; // [1, 5, P, Q]
+    let b = model.forward(x2, s2).quantiles;
+    for t in 0..5 {
+        let (ua, ub) = (to_vec(a.clone().narrow(1, t, 1)), to_vec(b.clone().narrow(1, t, 1)));
+        if t < 3 {
+            assert_eq!(ua, ub, "position {t} changed when patch 3 did");
+        } else {
+            assert_ne!(ua, ub, "position {t} ignores patch 3");
+        }
+    }
+}
+
+#[test]
+fn quantiles_never_cross() {
+    let _serial = common::seeded();
+    let model = tiny(2);
+    let (x, s) = inputs(5, None);
+    let q = to_vec(model.forward(x, s).quantiles);
+    for level in q.chunks(3) {
+        assert!(level[0] <= level[1] && level[1] <= level[2], "{level:?}");
+    }
+}
+
+#[test]
+fn the_kv_cache_gives_the_full_pass_outputs() {
+    let _serial = common::seeded();
+    let model = tiny(3);
+    let (x, s) = inputs(5, None);
+    let full = to_vec(model.forward(x.clone(), s.clone()).quantiles.narrow(1, 4, 1));
+    let mut cache = model.new_cache();
+    model.forward_cached(x.clone().narrow(1, 0, 2), s.clone().narrow(1, 0, 2), Some(&mut cache));
+    model.forward_cached(x.clone().narrow(1, 2, 2), s.clone().narrow(1, 2, 2), Some(&mut cache));
+    let last = to_vec(model.forward_cached(x.narrow(1, 4, 1), s.narrow(1, 4, 1), Some(&mut cache)).quantiles);
+    for (a, b) in full.iter().zip(&last) {
+        assert!((a - b).abs() < 1e-5, "cached {b} vs full {a}");
+    }
+}
+
+#[test]
+fn forecasting_never_reads_past_the_origin() {
+    let _serial = common::seeded();
+    let forecaster = Forecaster::new(tiny(4), ForecastConfig::default());
+    let cell = common::synthetic_cell(0, 30.0, 200);
+    let mut altered = cell.clone();
+    for c in &mut altered.cycles[60..] {
+        c.soh = 0.1; // a future nothing may peek at
+    }
+    let at: Vec<f64> = (61..=200).step_by(10).map(f64::from).collect();
+    let a = forecaster.forecast_cell(&cell, 60, &at);
+    let b = forecaster.forecast_cell(&altered, 60, &at);
+    assert_eq!(a, b);
+    assert_eq!(a.origin, 60.0);
+    assert!(a.grid.iter().all(|&c| c > a.origin), "the rollout starts after the origin");
+}
+
+#[test]
+fn a_training_window_normalises_on_its_context_only() {
+    let _serial = common::seeded();
+    let cfg = common::tiny_model();
+    let cells = common::synthetic_cells(2, 120);
+    let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default());
+    let w = sampler.sample_many(1, 9).remove(0);
+    let mut future = w.clone();
+    let p = cfg.patch_len;
+    for v in &mut future.values[(w.n_patches - 1) * p..] {
+        *v -= 0.3; // the last patch is only ever a target
+    }
+    let (a, b) = (w.example(&cfg), future.example(&cfg));
+    assert_eq!(a.input, b.input);
+    assert_eq!(a.side, b.side);
+    assert_ne!(a.target, b.target);
+}
+
+#[test]
+fn saved_and_reloaded_weights_forecast_identically() {
+    let _serial = common::seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.safetensors");
+    let model = tiny(5);
+    save_weights(&model, &path).unwrap();
+    let reloaded = load_weights(&common::tiny_model(), &path, &Device::flex()).unwrap();
+    let cell = common::synthetic_cell(1, 35.0, 150);
+    let at = [100.0, 200.0, 400.0];
+    for feedback in [Feedback::Median, Feedback::OwnQuantile] {
+        let cfg = ForecastConfig { feedback, ..ForecastConfig::default() };
+        let a = Forecaster::new(model.clone(), cfg.clone()).forecast_cell(&cell, 90, &at);
+        let b = Forecaster::new(reloaded.clone(), cfg).forecast_cell(&cell, 90, &at);
+        assert_eq!(a, b);
+    }
+    // A fresh model with other weights forecasts differently: the check above has teeth.
+    let other = Forecaster::new(tiny(6), ForecastConfig::default()).forecast_cell(&cell, 90, &at);
+    assert_ne!(Forecaster::new(model, ForecastConfig::default()).forecast_cell(&cell, 90, &at), other);
+}
+
+#[test]
+fn end_of_life_interval_is_ordered_and_rul_is_relative_to_the_origin() {
+    let _serial = common::seeded();
+    let forecaster = Forecaster::new(tiny(7), ForecastConfig { eol_threshold: 0.97, ..ForecastConfig::default() });
+    let cell = common::synthetic_cell(2, 40.0, 300);
+    let f = forecaster.forecast_cell(&cell, 50, &[100.0]);
+    if let (Some(lo), Some(mid), Some(hi)) = (f.eol.lower, f.eol.point, f.eol.upper) {
+        assert!(lo <= mid && mid <= hi, "{:?}", f.eol);
+        assert_eq!(f.rul.point, Some(mid - f.origin));
+    }
+    // History already below the threshold: end of life is observed, remaining life zero.
+    let g = forecaster.forecast_cell(&cell, 300, &[]);
+    let observed = g.eol.point.expect("observed crossing");
+    assert!(observed <= 300.0 && g.rul.point == Some(0.0));
+}
+
+#[test]
+fn a_history_shorter_than_one_patch_still_forecasts() {
+    let _serial = common::seeded();
+    let forecaster = Forecaster::new(tiny(8), ForecastConfig::default());
+    let f = forecaster.forecast(&[1.0, 2.0], &[1.0, 0.999], fadecast::data::Observation::PerCycle, &[10.0]);
+    assert!(f.values.iter().all(|v| v[0].is_finite()));
+}
+
+#[test]
+fn the_evaluator_sees_the_models_p10_p50_p90() {
+    let _serial = common::seeded();
+    let forecaster = Forecaster::new(tiny(9), ForecastConfig::default());
+    let cell = common::synthetic_cell(3, 25.0, 200);
+    let at = [80.0, 120.0, 160.0];
+    let ctx = fadecast::eval::Context::new(&cell, 60);
+    let q = fadecast::eval::Forecaster::forecast(&forecaster, &ctx, &at);
+    let own = forecaster.forecast_cell(&cell, 60, &at);
+    assert_eq!((q.p10, q.p50, q.p90), (own.values[0].clone(), own.values[1].clone(), own.values[2].clone()));
+}

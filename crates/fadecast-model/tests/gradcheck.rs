@@ -1,0 +1,77 @@
+//! Finite-difference check of the gradients training uses (forecast + contrastive loss), on a
+//! tiny model in f64. Its own test binary: the device's default dtype is process-wide.
+
+mod common;
+
+use burn::module::Param;
+use burn::tensor::{Device, FloatDType, Tensor};
+use fadecast_model::model::FadeModel;
+use fadecast_model::train::{batch_loss, make_batch, plan_contrastive, scalar, TrainConfig};
+use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler, DESC_DIM};
+
+/// Reads and writes one weight matrix of the model, so the check can nudge it.
+type Access = fn(&mut FadeModel) -> &mut Param<Tensor<2>>;
+
+#[test]
+fn gradients_match_finite_differences() {
+    let mut plain = Device::flex();
+    plain.configure(FloatDType::F64).expect("f64 before any tensor");
+    let device = plain.autodiff();
+    device.seed(11);
+
+    let cfg = TrainConfig { contrastive_weight: 0.5, ..common::tiny_train(1) };
+    let cells = common::synthetic_cells(6, 80);
+    let sampler = WindowSampler::new(&cells, &cfg.model, &cfg.windows);
+    let windows = sampler.sample_many(12, 5);
+    let scaler = DescriptorScaler::fit(&windows);
+    let examples: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
+    let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| scaler.apply(w)).collect();
+    let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
+    let plan = plan_contrastive(&desc, &masks, cfg.min_common_descriptors);
+    assert!(plan.anchors > 0, "the contrastive term must take part in the check");
+
+    let loss_of = |m: &FadeModel| batch_loss(m, make_batch(&examples, &cfg.model, &device), Some(&plan), &cfg).0;
+    let model = cfg.model.init(&device);
+    let grads = loss_of(&model).backward();
+
+    let params: [(&str, Access); 6] = [
+        ("patch_embed", |m| &mut m.patch_embed.weight),
+        ("block0.query", |m| &mut m.blocks[0].attn.query.weight),
+        ("block1.key", |m| &mut m.blocks[1].attn.key.weight),
+        ("block1.fc_in", |m| &mut m.blocks[1].fc_in.weight),
+        ("head", |m| &mut m.head.weight),
+        ("proj", |m| &mut m.proj.weight),
+    ];
+    let eps = 1e-6;
+    let mut checked = 0;
+    for (name, access) in params {
+        let mut probe = model.clone();
+        let weight = access(&mut probe).val();
+        let analytic: Vec<f64> = weight.grad(&grads).expect("a gradient").into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let values: Vec<f64> = weight.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let dims = weight.dims();
+        // A spread of entries, deterministic.
+        for k in 0..4 {
+            let i = (k * 7919 + 13) % values.len();
+            let at = |delta: f64| {
+                let mut v = values.clone();
+                v[i] += delta;
+                let mut m = model.clone();
+                *access(&mut m) = Param::from_tensor(Tensor::<2>::from_data(
+                    burn::tensor::TensorData::new(v, dims),
+                    &device,
+                ));
+                scalar(&loss_of(&m))
+            };
+            let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+            let err = (numeric - analytic[i]).abs() / (numeric.abs() + analytic[i].abs()).max(1e-6);
+            assert!(
+                err < 1e-4,
+                "{name}[{i}]: finite difference {numeric:e} vs backprop {:e} (relative error {err:e})",
+                analytic[i]
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 24);
+}

@@ -1,0 +1,121 @@
+//! Training and adaptation behave: the loss falls on a learnable fade curve, a killed run resumes
+//! to the same weights, and LoRA leaves the base weights bit-identical.
+
+mod common;
+
+use burn::tensor::Device;
+use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forecaster};
+use fadecast_model::lora::{self, LoraConfig};
+use fadecast_model::train::{train, Trainer};
+use fadecast_model::windows::{DescriptorScaler, WindowSampler};
+
+#[test]
+fn loss_falls_on_a_synthetic_fade_curve() {
+    let _serial = common::seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::tiny_train(8);
+    let cells = common::synthetic_cells(4, 300);
+    let history = train(&cells, &cells[..1], &cfg, dir.path(), false, |_| {}).unwrap();
+    let (first, last) = (&history[0], &history[history.len() - 1]);
+    assert!(
+        last.forecast_loss < 0.6 * first.forecast_loss,
+        "forecast loss {:.4} → {:.4}",
+        first.forecast_loss,
+        last.forecast_loss
+    );
+    assert!(last.contrastive_loss > 0.0, "the contrastive term took part");
+    for name in ["config.json", "manifest.json", "log.jsonl", "model.json", "model.safetensors"] {
+        assert!(dir.path().join(name).is_file(), "{name} missing");
+    }
+    // The run directory is a loadable model.
+    let f = Forecaster::load(dir.path(), ForecastConfig::default()).unwrap();
+    let out = f.forecast_cell(&cells[0], 100, &[150.0]);
+    assert!(out.values.iter().all(|v| v[0].is_finite()));
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_same_weights() {
+    let _serial = common::seeded();
+    let cfg = common::tiny_train(3);
+    let cells = common::synthetic_cells(3, 200);
+    let straight = tempfile::tempdir().unwrap();
+    train(&cells, &[], &cfg, straight.path(), false, |_| {}).unwrap();
+
+    // Same run, "killed" after epoch 2: its last checkpoint and log line are gone.
+    let killed = tempfile::tempdir().unwrap();
+    train(&cells, &[], &cfg, killed.path(), false, |_| {}).unwrap();
+    std::fs::remove_dir_all(killed.path().join("checkpoints/epoch-0003")).unwrap();
+    let mut resumed_epochs = Vec::new();
+    let history = train(&cells, &[], &cfg, killed.path(), true, |s| resumed_epochs.push(s.epoch)).unwrap();
+    assert!(resumed_epochs.iter().all(|&e| e == 3), "only epoch 3 reruns: {resumed_epochs:?}");
+    assert_eq!(history.len(), 3);
+
+    // (Compared by value: the SafeTensors header's metadata order is not fixed.)
+    let weights = |dir: &std::path::Path| {
+        let m = load_weights(&cfg.model, &dir.join("model.safetensors"), &Device::flex()).unwrap();
+        common::snapshot(&m)
+    };
+    assert!(weights(straight.path()) == weights(killed.path()), "resumed weights differ from the uninterrupted run");
+
+    // A changed config may not resume into the old run.
+    let other = fadecast_model::train::TrainConfig { lr: 1e-2, ..cfg };
+    assert!(train(&cells, &[], &other, killed.path(), true, |_| {}).is_err());
+}
+
+#[test]
+fn lora_leaves_the_base_weights_bit_identical() {
+    let _serial = common::seeded();
+    let cfg = common::tiny_train(1);
+    let cells = common::synthetic_cells(3, 200);
+    let device = Device::flex().autodiff();
+    device.seed(21);
+    let base = cfg.model.init(&device);
+    let before = common::snapshot(&base);
+
+    let lora_cfg = LoraConfig { rank: 2, ..LoraConfig::default() };
+    let mut model = lora::attach(base, &lora_cfg);
+    let sampler = WindowSampler::new(&cells, &cfg.model, &cfg.windows);
+    let windows = sampler.sample_many(96, 1);
+    let scaler = DescriptorScaler::fit(&windows);
+    let mut trainer = Trainer::new(&cfg, device).unwrap();
+    for chunk in windows.chunks(32) {
+        model = trainer.step(model, chunk, Some(&scaler), &cfg).0;
+    }
+
+    let after = common::snapshot(&model);
+    let (adapters, rest): (Vec<_>, Vec<_>) = after.into_iter().partition(|(name, _)| name.contains(".lora."));
+    assert_eq!(rest, before, "a base weight changed");
+    assert!(!adapters.is_empty());
+    let moved = adapters.iter().filter(|(n, bits)| n.ends_with(".b") && bits.iter().any(|&b| f32::from_bits(b) != 0.0));
+    assert!(moved.count() > 0, "the adapters did not train");
+}
+
+#[test]
+fn finetuned_adapters_load_beside_an_untouched_base() {
+    let _serial = common::seeded();
+    let cfg = common::tiny_train(1);
+    let cells = common::synthetic_cells(3, 200);
+    let base_dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    device.seed(5);
+    let base = cfg.model.init(&device);
+    save_weights(&base, &base_dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(base_dir.path().join("model.json"), serde_json::to_string(&cfg.model).unwrap()).unwrap();
+    let base_bytes = std::fs::read(base_dir.path().join("model.safetensors")).unwrap();
+
+    let adapter_dir = tempfile::tempdir().unwrap();
+    let lora_cfg = LoraConfig { rank: 2, epochs: 2, windows_per_epoch: 64, batch_size: 32, ..LoraConfig::default() };
+    let losses = lora::finetune(base_dir.path(), &cells, &lora_cfg, adapter_dir.path()).unwrap();
+    assert_eq!(losses.len(), 2);
+    assert_eq!(std::fs::read(base_dir.path().join("model.safetensors")).unwrap(), base_bytes);
+
+    let adapted = lora::load_adapted(base_dir.path(), adapter_dir.path(), &device).unwrap();
+    let (adapters, rest): (Vec<_>, Vec<_>) =
+        common::snapshot(&adapted).into_iter().partition(|(name, _)| name.contains(".lora."));
+    assert_eq!(rest, common::snapshot(&base));
+    assert!(!adapters.is_empty());
+    let at = [150.0, 250.0];
+    let a = Forecaster::new(base, ForecastConfig::default()).forecast_cell(&cells[0], 120, &at);
+    let b = Forecaster::new(adapted, ForecastConfig::default()).forecast_cell(&cells[0], 120, &at);
+    assert_ne!(a.values, b.values, "the adapters change the forecast");
+}

@@ -5,10 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p fadecast-cli
-bin=./target/release/fadecast
+bin=${CARGO_TARGET_DIR:-target}/release/fadecast
 corpus=${1:-out/corpus}
 [ -d "$corpus" ] || "$bin" corpus build --out "$corpus" > /dev/null
-models=$("$bin" eval --list-models | awk '{print $1}')
+models=$("$bin" eval --list-models | awk '$2=="baseline"{print $1}')
 runs=()
 for task in early rolling eol; do
   for split in test unseen; do

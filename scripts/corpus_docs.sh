@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -p fadecast-cli
-./target/release/fadecast corpus build --out out/corpus > /dev/null
-./target/release/fadecast corpus info out/corpus --markdown > docs/corpus.md.tmp
+${CARGO_TARGET_DIR:-target}/release/fadecast corpus build --out out/corpus > /dev/null
+${CARGO_TARGET_DIR:-target}/release/fadecast corpus info out/corpus --markdown > docs/corpus.md.tmp
 mv docs/corpus.md.tmp docs/corpus.md
 echo "wrote docs/corpus.md"

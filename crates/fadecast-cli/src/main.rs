@@ -22,8 +22,14 @@ enum Command {
     Corpus(cmd::corpus::Corpus),
     /// Read cycler exports or per-cycle files and print the detected format and per-cycle table.
     Import(cmd::import::Args),
-    /// Score a forecaster (a baseline or a model) on the corpus or on your own data.
+    /// Forecast cells' capacity fade, end of life and remaining useful life from their history.
+    Forecast(cmd::forecast::Args),
+    /// Score a forecaster (the universal model or a baseline) on the corpus or on your own data.
     Eval(cmd::eval::Args),
+    /// Pretrain the universal model on the corpus's train split.
+    Train(cmd::train::Args),
+    /// Adapt the universal model to your own cells with LoRA adapters (base weights frozen).
+    Finetune(cmd::finetune::Args),
 }
 
 fn main() {
@@ -37,7 +43,10 @@ fn main() {
     let result = match cli.command {
         Command::Corpus(c) => cmd::corpus::run(c),
         Command::Import(a) => cmd::import::run(a),
+        Command::Forecast(a) => cmd::forecast::run(a),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Train(a) => cmd::train::run(a),
+        Command::Finetune(a) => cmd::finetune::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -3,41 +3,13 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use fadecast::corpus::store::{cell_batch, cycle_batch, write_parquet, CELLS_FILE, CYCLES_FILE};
-use fadecast::data::{Cell, CellMeta, Cycle, N_DESCRIPTORS};
 use serde_json::Value;
+
+mod common;
+use common::write_corpus;
 
 fn fadecast() -> Command {
     Command::cargo_bin("fadecast").unwrap()
-}
-
-fn cell(dataset: &str, id: &str, n: usize, rate: f64) -> Cell {
-    Cell {
-        meta: CellMeta { dataset: dataset.into(), cell_id: id.into(), reference_rule: "nominal".into(), ..Default::default() },
-        cycles: (1..=n)
-            .map(|i| {
-                let c = i as f64;
-                let soh = 1.0 - rate * c - 0.0005 * ((i * 37) % 7) as f64;
-                Cycle { cycle: c, capacity_ah: Some(soh), soh, descriptors: [None; N_DESCRIPTORS] }
-            })
-            .collect(),
-    }
-}
-
-/// Two seen datasets and one unseen (Oxford), written as a corpus folder.
-fn write_corpus(dir: &Path) {
-    let mut cells = Vec::new();
-    for i in 0..12 {
-        cells.push(cell("MATR", &format!("m{i:02}"), 200, 0.0008 + 0.00002 * i as f64));
-    }
-    for i in 0..6 {
-        cells.push(cell("CALCE", &format!("c{i}"), 150, 0.0015));
-    }
-    for i in 0..3 {
-        cells.push(cell("Oxford", &format!("o{i}"), 120, 0.002));
-    }
-    write_parquet(&dir.join(CELLS_FILE), &cell_batch(&cells, None).unwrap()).unwrap();
-    write_parquet(&dir.join(CYCLES_FILE), &cycle_batch(&cells).unwrap()).unwrap();
 }
 
 fn run_ok(args: &[&str]) -> std::process::Output {
@@ -47,12 +19,14 @@ fn run_ok(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn list_models_json_names_every_baseline() {
+fn list_models_json_names_the_model_and_every_baseline() {
     let out = run_ok(&["eval", "--list-models", "--json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names: Vec<&str> = v.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["persistence", "linear", "exp", "exp2", "power", "gp", "per_dataset"]);
-    assert!(v.as_array().unwrap().iter().all(|m| m["kind"] == "baseline"));
+    assert_eq!(names, ["default", "persistence", "linear", "exp", "exp2", "power", "gp", "per_dataset"]);
+    let kinds: Vec<&str> = v.as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "model");
+    assert!(kinds[1..].iter().all(|k| *k == "baseline"));
 }
 
 #[test]

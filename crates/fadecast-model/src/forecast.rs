@@ -41,6 +41,13 @@ pub struct ForecastConfig {
     pub feedback: Feedback,
     /// Must match the training windows' rule, so check-up grids look as they did in training.
     pub checkup_subdivide: usize,
+    /// The grid is the cell's base grid thinned by the largest of these strides (the training
+    /// windows' strides) that still leaves `min_context_patches` whole patches of context: a long
+    /// history then rolls out in fewer, coarser steps, as the training windows at that stride did.
+    pub strides: Vec<usize>,
+    pub min_context_patches: usize,
+    /// Patches kept as the fresh context when a rollout re-anchors (see [`Forecaster::forecast`]).
+    pub reanchor_patches: usize,
 }
 
 impl Default for ForecastConfig {
@@ -50,6 +57,9 @@ impl Default for ForecastConfig {
             max_rollout_patches: 256,
             feedback: Feedback::OwnQuantile,
             checkup_subdivide: WindowConfig::default().checkup_subdivide,
+            strides: WindowConfig::default().strides,
+            min_context_patches: 4,
+            reanchor_patches: 8,
         }
     }
 }
@@ -157,8 +167,18 @@ impl Forecaster {
         let observed_eol = crate::forecast::first_crossing(cycles, soh, threshold);
 
         // 1. Grid ending at the origin, whole patches, at most the model's context.
-        let spacing = grid_spacing(cycles, observation, self.config.checkup_subdivide);
-        let available = ((origin - cycles[0]) / spacing + 1e-9).floor() as usize + 1;
+        let base = grid_spacing(cycles, observation, self.config.checkup_subdivide);
+        let points = |spacing: f64| ((origin - cycles[0]) / spacing + 1e-9).floor() as usize + 1;
+        let stride = self
+            .config
+            .strides
+            .iter()
+            .copied()
+            .filter(|&s| s >= 1 && points(base * s as f64) / p >= self.config.min_context_patches)
+            .max()
+            .unwrap_or(1);
+        let spacing = base * stride as f64;
+        let available = points(spacing);
         let n_patches = (available / p).clamp(1, mc.max_context_patches);
         let ctx: Vec<f64> = (0..n_patches * p)
             .map(|i| {
@@ -167,23 +187,42 @@ impl Forecaster {
             })
             .collect();
         let ctx_start = origin - (n_patches * p - 1) as f64 * spacing;
-        let norm = SeriesNorm::from_context(&ctx, mc.min_scale);
 
-        // 2. Encode the context once, for every path.
+        // 2. Encode the context once per path (each path keeps its own normalisation: see 3).
         let rows = match self.config.feedback {
             Feedback::OwnQuantile => q,
             Feedback::Median => 1,
         };
-        let z: Vec<f32> = ctx.iter().map(|&v| norm.normalise(v) as f32).collect();
-        let side = |patch_start: f64| side_channels(spacing, &norm, patch_start);
-        let ctx_side: Vec<[f32; N_SIDE]> = (0..n_patches).map(|t| side(ctx_start + (t * p) as f64 * spacing)).collect();
-        let (x, s) = input_tensors(&vec![z; rows], &vec![ctx_side; rows], p, &self.device);
+        let patch_start = |t: isize| origin + (t * p as isize + 1) as f64 * spacing; // t < 0: context patches
+        let first_ctx_patch = -(n_patches as isize);
+        debug_assert!((patch_start(first_ctx_patch) - ctx_start).abs() < 1e-6 * spacing.max(1.0));
+        // Per path: its raw SOH on the grid (context, then its own rollout) and its normalisation.
+        let mut series: Vec<Vec<f64>> = vec![ctx.clone(); rows];
+        let mut norms = vec![SeriesNorm::from_context(&ctx, mc.min_scale); rows];
+        let encode = |series: &[Vec<f64>], norms: &[SeriesNorm], patches: usize, first: isize| {
+            let z: Vec<Vec<f32>> = series
+                .iter()
+                .zip(norms)
+                .map(|(s, n)| s[s.len() - patches * p..].iter().map(|&v| n.normalise(v) as f32).collect())
+                .collect();
+            let side: Vec<Vec<[f32; N_SIDE]>> = norms
+                .iter()
+                .map(|n| (0..patches).map(|t| side_channels(spacing, n, patch_start(first + t as isize))).collect())
+                .collect();
+            input_tensors(&z, &side, p, &self.device)
+        };
+        let (x, s) = encode(&series, &norms, n_patches, first_ctx_patch);
         let mut cache = self.model.new_cache();
         let mut out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, n, P, Q]
+        let mut positions = n_patches;
 
-        // 3. Roll out.
+        // 3. Roll out. Once a path has filled the model's context window it is re-anchored: its
+        //    last `reanchor_patches` patches become a fresh context, normalised on themselves and
+        //    encoded anew. Every position then stays inside what training showed (a context of
+        //    k patches normalised on itself, predictions up to `max_context_patches`), however
+        //    far the rollout goes and however far SOH has fallen from the original context.
         let horizon = at.iter().copied().fold(origin, f64::max);
-        let max_steps = self.config.max_rollout_patches.min(mc.max_positions - n_patches);
+        let max_steps = self.config.max_rollout_patches;
         let median = mc.median_index();
         let mut grid = Vec::new();
         let mut paths = vec![Vec::new(); q];
@@ -195,30 +234,43 @@ impl Forecaster {
                 grid.push(origin + (step * p + i + 1) as f64 * spacing);
                 for (level, path) in paths.iter_mut().enumerate() {
                     let row = if rows == 1 { 0 } else { level };
-                    path.push(norm.denormalise(next[(row * p + i) * q + level] as f64));
+                    path.push(norms[row].denormalise(next[(row * p + i) * q + level] as f64));
                 }
                 for (r, f) in feed.iter_mut().enumerate() {
                     let level = if rows == 1 { median } else { r };
                     f[i] = next[(r * p + i) * q + level];
                 }
             }
+            for (r, f) in feed.iter().enumerate() {
+                let norm = norms[r];
+                series[r].extend(f.iter().map(|&z| norm.denormalise(z as f64)));
+            }
             let covered = *grid.last().expect("one patch pushed") >= horizon;
             let all_crossed = observed_eol.is_some()
                 || paths.iter().all(|path| path.iter().any(|&v| v <= threshold));
-            if covered && all_crossed {
+            if (covered && all_crossed) || step + 1 == max_steps {
                 break;
             }
-            if step + 1 == max_steps {
-                break;
+            if positions + 1 > mc.max_context_patches {
+                let keep = self.config.reanchor_patches.clamp(1, mc.max_context_patches - 1);
+                for r in 0..rows {
+                    norms[r] = SeriesNorm::from_context(&series[r][series[r].len() - keep * p..], mc.min_scale);
+                }
+                let (x, s) = encode(&series, &norms, keep, step as isize + 1 - keep as isize);
+                cache = self.model.new_cache();
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, keep, P, Q]
+                positions = keep;
+            } else {
+                let side: Vec<Vec<[f32; N_SIDE]>> = norms.iter().map(|n| vec![side_channels(spacing, n, patch_start(step as isize))]).collect();
+                let (x, s) = input_tensors(&feed, &side, p, &self.device);
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, 1, P, Q]
+                positions += 1;
             }
-            let patch_start = origin + (step * p + 1) as f64 * spacing;
-            let (x, s) = input_tensors(&feed, &vec![vec![side(patch_start)]; rows], p, &self.device);
-            out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, 1, P, Q]
         }
 
         // 4. Read off the requested cycles, end of life and remaining life.
         let last_soh = soh[soh.len() - 1];
-        let values = paths
+        let mut values: Vec<Vec<f64>> = paths
             .iter()
             .map(|path| {
                 let (gx, gy): (Vec<f64>, Vec<f64>) =
@@ -227,6 +279,15 @@ impl Forecaster {
                 at.iter().map(|&c| if c > end + 1e-9 { f64::NAN } else { interpolate(&gx, &gy, c) }).collect()
             })
             .collect();
+        // Each path follows its own quantile, so two paths can cross far out: the reported
+        // quantiles at a cycle are the paths' values there in order.
+        for i in 0..at.len() {
+            let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
+            column.sort_by(f64::total_cmp);
+            for (v, x) in values.iter_mut().zip(column) {
+                v[i] = x;
+            }
+        }
         let path_eol = |path: &Vec<f64>| {
             let gx: Vec<f64> = std::iter::once(origin).chain(grid.iter().copied()).collect();
             let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
@@ -234,7 +295,14 @@ impl Forecaster {
         };
         let eol = match observed_eol {
             Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
-            None => Interval { point: path_eol(&paths[median]), lower: path_eol(&paths[0]), upper: path_eol(&paths[q - 1]) },
+            None => {
+                // The interval spans every path's crossing; a path that never crossed leaves it open.
+                let crossings: Vec<Option<f64>> = paths.iter().map(path_eol).collect();
+                let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
+                let lower = reached.iter().copied().reduce(f64::min);
+                let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
+                Interval { point: crossings[median], lower, upper }
+            }
         };
         let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
         let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };

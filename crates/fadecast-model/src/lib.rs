@@ -13,3 +13,6 @@ pub mod windows;
 pub mod train;
 pub mod lora;
 pub mod forecast;
+
+/// The tensor device (`Device::flex()`: the pure-Rust CPU backend).
+pub use burn::tensor::Device;

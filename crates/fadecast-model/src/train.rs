@@ -65,6 +65,9 @@ pub struct TrainConfig {
     pub scaler_windows: usize,
     /// Fixed validation windows scored after each epoch (0: none).
     pub val_windows: usize,
+    /// Weight each window's forecast loss by its normalisation scale, so the loss is measured in
+    /// SOH rather than in each window's own units (see `Example::weight`).
+    pub scale_weighted_loss: bool,
 }
 
 impl Default for TrainConfig {
@@ -86,6 +89,7 @@ impl Default for TrainConfig {
             min_common_descriptors: 2,
             scaler_windows: 4096,
             val_windows: 1024,
+            scale_weighted_loss: true,
         }
     }
 }
@@ -130,7 +134,7 @@ impl std::error::Error for TrainError {}
 // ───────────────────────────────────────── losses ─────────────────────────────────────────
 
 /// Pinball loss averaged over the real positions: `pred` [B, N, P, Q], `target` [B, N, P],
-/// `mask` [B, N] (1 = real position, 0 = padding). Returns a one-element tensor.
+/// `mask` [B, N] (a position's weight; 0 = padding). Returns a one-element tensor.
 pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
     let [b, n, p, q] = pred.dims();
     let device = pred.device();
@@ -142,7 +146,7 @@ pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantil
     // τ·(y − ŷ) when under-predicting, (1 − τ)·(ŷ − y) when over-predicting.
     let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, P, Q]
     let weights = mask.reshape([b, n, 1, 1]);
-    let count = weights.clone().sum().clamp_min(1.0) * (p * q) as f64;
+    let count = weights.clone().sum().clamp_min(1e-9) * (p * q) as f64;
     (loss * weights).sum() / count
 }
 
@@ -222,7 +226,9 @@ pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> B
     let sides: Vec<_> = examples.iter().map(|e| e.side.clone()).collect();
     let (input, side) = input_tensors(&inputs, &sides, p, device);
     let target: Vec<f32> = examples.iter().flat_map(|e| e.target.iter().copied()).collect();
-    let mask: Vec<f32> = examples.iter().flat_map(|e| (0..n).map(move |t| if t < e.valid { 1.0 } else { 0.0 })).collect();
+    // Scored positions (after the context, before the padding), weighted by the window's scale.
+    let mask: Vec<f32> =
+        examples.iter().flat_map(|e| (0..n).map(move |t| if t >= e.first && t < e.valid { e.weight } else { 0.0 })).collect();
     Batch {
         input,
         side,
@@ -288,7 +294,10 @@ impl Trainer {
     /// One step on `windows`: forward, loss, backward, AdamW update. With a descriptor `scaler`
     /// (and λ > 0) the contrastive term is added.
     pub fn step(&mut self, model: FadeModel, windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &TrainConfig) -> (FadeModel, StepLoss) {
-        let examples: Vec<Example> = windows.iter().map(|w| w.example(&model.config)).collect();
+        let mut examples: Vec<Example> = windows.iter().map(|w| w.example(&model.config)).collect();
+        if !cfg.scale_weighted_loss {
+            examples.iter_mut().for_each(|e| e.weight = 1.0);
+        }
         let plan = scaler.filter(|_| cfg.contrastive_weight > 0.0).map(|sc| {
             let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| sc.apply(w)).collect();
             let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
@@ -447,13 +456,13 @@ pub fn evaluate(model: &FadeModel, windows: &[Window], batch_size: usize, device
     let (mut sum, mut weight) = (0.0, 0.0);
     for chunk in windows.chunks(batch_size.max(1)) {
         let examples: Vec<Example> = chunk.iter().map(|w| w.example(cfg)).collect();
-        let n: usize = examples.iter().map(|e| e.valid).sum();
+        let n: f64 = examples.iter().map(|e| (e.valid - e.first) as f64 * e.weight as f64).sum();
         let batch = make_batch(&examples, cfg, device);
         let out = model.forward(batch.input, batch.side);
         sum += scalar(&pinball_loss(out.quantiles, batch.target, batch.mask, &cfg.quantiles)) * n as f64;
         weight += n as f64;
     }
-    sum / weight.max(1.0)
+    if weight > 0.0 { sum / weight } else { 0.0 }
 }
 
 /// Trains on `train` (validating on `val` when non-empty) into `out`. With `resume`, continues

@@ -160,6 +160,11 @@ pub struct Window {
     /// Raw SOH, `n_patches * patch_len` points.
     pub values: Vec<f64>,
     pub n_patches: usize,
+    /// The first `context_patches` patches play the forecast's context: the series is normalised
+    /// on them alone and the loss covers only the patches after them, exactly as in a rollout
+    /// (normalising on patches a position has not seen yet would teach it to revert to a mean it
+    /// could not know).
+    pub context_patches: usize,
     /// Cycles between consecutive points (grid spacing × stride).
     pub spacing: f64,
     pub start_cycle: f64,
@@ -177,14 +182,24 @@ pub struct Example {
     pub target: Vec<f32>,
     /// Number of real (unpadded) positions.
     pub valid: usize,
+    /// The first position whose prediction is scored (`context_patches - 1`): earlier positions
+    /// predict patches inside the context.
+    pub first: usize,
+    /// The loss weight of each scored position: the normalisation scale, so that the loss is
+    /// measured in SOH (as the evaluator measures it), not in units of each window's own spread —
+    /// otherwise a flat early-life context (scale at its floor) turns a small SOH error into a
+    /// huge normalised one and such windows dominate training.
+    pub weight: f32,
 }
 
 impl Window {
-    /// Normalises on the context patches only (the last patch is a target, never context).
+    /// Normalises on the context patches only; later patches are inputs (teacher forcing) and
+    /// targets, never part of the normalisation.
     pub fn example(&self, cfg: &ModelConfig) -> Example {
         let (p, n) = (cfg.patch_len, cfg.max_context_patches);
         let valid = self.n_patches - 1;
-        let norm = SeriesNorm::from_context(&self.values[..valid * p], cfg.min_scale);
+        let k = self.context_patches.clamp(1, valid);
+        let norm = SeriesNorm::from_context(&self.values[..k * p], cfg.min_scale);
         let z = |v: f64| norm.normalise(v) as f32;
         let mut input = vec![0f32; n * p];
         let mut target = vec![0f32; n * p];
@@ -195,7 +210,7 @@ impl Window {
         let side = (0..n)
             .map(|t| side_channels(self.spacing, &norm, self.start_cycle + (t * p) as f64 * self.spacing))
             .collect();
-        Example { input, side, target, valid }
+        Example { input, side, target, valid, first: k - 1, weight: norm.scale as f32 }
     }
 }
 
@@ -255,9 +270,12 @@ impl WindowSampler {
         let values: Vec<f64> = (0..n * p).map(|i| s.soh[offset + i * stride]).collect();
         let spacing = s.spacing * stride as f64;
         let start_cycle = s.start + offset as f64 * s.spacing;
+        // Context length: uniform over 1 ..= n - 1 patches, so short contexts with long rollouts
+        // (the early-life forecast) are trained as often as long ones.
+        let context_patches = 1 + rng.below(n - 1);
         let context_end = start_cycle + ((n - 1) * p - 1) as f64 * spacing;
         let (descriptors, mask) = s.descriptors(start_cycle, context_end);
-        Window { series: si, values, n_patches: n, spacing, start_cycle, descriptors, mask }
+        Window { series: si, values, n_patches: n, context_patches, spacing, start_cycle, descriptors, mask }
     }
 
     /// `count` windows from a generator seeded with `seed` (the same seed gives the same windows).

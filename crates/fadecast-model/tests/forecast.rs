@@ -98,16 +98,21 @@ fn a_training_window_normalises_on_its_context_only() {
     let cfg = common::tiny_model();
     let cells = common::synthetic_cells(2, 120);
     let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default());
-    let w = sampler.sample_many(1, 9).remove(0);
-    let mut future = w.clone();
     let p = cfg.patch_len;
-    for v in &mut future.values[(w.n_patches - 1) * p..] {
-        *v -= 0.3; // the last patch is only ever a target
+    let windows: Vec<_> = sampler.sample_many(64, 9).into_iter().filter(|w| w.context_patches < w.n_patches - 1).collect();
+    assert!(!windows.is_empty(), "some windows have patches after their context");
+    for w in windows {
+        let k = w.context_patches;
+        let mut future = w.clone();
+        for v in &mut future.values[k * p..] {
+            *v -= 0.3; // everything after the context: inputs and targets, never the normalisation
+        }
+        let (a, b) = (w.example(&cfg), future.example(&cfg));
+        assert_eq!(a.side, b.side, "side channels (level, scale) come from the context alone");
+        assert_eq!(a.input[..k * p], b.input[..k * p]);
+        assert_ne!(a.target, b.target);
+        assert_eq!(a.first, k - 1, "only predictions of patches after the context are scored");
     }
-    let (a, b) = (w.example(&cfg), future.example(&cfg));
-    assert_eq!(a.input, b.input);
-    assert_eq!(a.side, b.side);
-    assert_ne!(a.target, b.target);
 }
 
 #[test]
@@ -165,4 +170,24 @@ fn the_evaluator_sees_the_models_p10_p50_p90() {
     let q = fadecast::eval::Forecaster::forecast(&forecaster, &ctx, &at);
     let own = forecaster.forecast_cell(&cell, 60, &at);
     assert_eq!((q.p10, q.p50, q.p90), (own.values[0].clone(), own.values[1].clone(), own.values[2].clone()));
+}
+
+#[test]
+fn a_rollout_far_past_the_context_window_re_anchors_and_stays_sound() {
+    let _serial = common::seeded();
+    let cfg = ForecastConfig { strides: vec![1], ..ForecastConfig::default() };
+    let forecaster = Forecaster::new(tiny(11), cfg);
+    let cell = common::synthetic_cell(3, 35.0, 60);
+    // Max context 6 patches of 4 cycles: 400 cycles ahead is 100 patches, many re-anchors.
+    let at: Vec<f64> = (1..=40).map(|k| 60.0 + 10.0 * k as f64).collect();
+    let f = forecaster.forecast_cell(&cell, 60, &at);
+    assert!(f.grid.last().unwrap() >= at.last().unwrap(), "the rollout covers the horizon");
+    for level in &f.values {
+        assert!(level.iter().all(|v| v.is_finite()), "every requested cycle gets a value");
+    }
+    for i in 0..at.len() {
+        assert!(f.values[0][i] <= f.values[1][i] + 1e-9 && f.values[1][i] <= f.values[2][i] + 1e-9, "p10 ≤ p50 ≤ p90 at {}", at[i]);
+    }
+    // Same weights and history: the same forecast (re-anchoring is deterministic).
+    assert_eq!(forecaster.forecast_cell(&cell, 60, &at), f);
 }

@@ -7,9 +7,13 @@ use anyhow::{bail, Context as _};
 use fadecast::eval::baselines::{self, TrainData, BASELINES};
 use fadecast::eval::split::{is_unseen_dataset, Split, SplitFile};
 use fadecast::eval::{evaluate, report, Selected, Selection, Task};
+use std::collections::HashSet;
+
+use super::model::DEFAULT_MODEL;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
+  fadecast eval --corpus out/corpus --task early --split test --out out/eval/universal-early-test
   fadecast eval --corpus out/corpus --model gp --task early --split test --out out/eval/gp-early-test
   fadecast eval --corpus out/corpus --model linear --data my_cells.csv --out out/eval/mine
   fadecast eval --compare out/eval/a/metrics.json out/eval/b/metrics.json
@@ -24,13 +28,25 @@ pub struct Args {
     /// a test cell from an unseen dataset.
     #[arg(long, value_name = "FILE_OR_DIR")]
     data: Option<PathBuf>,
-    /// A baseline name (see --list-models) or a model checkpoint.
-    #[arg(long, value_name = "NAME_OR_CHECKPOINT")]
-    model: Option<String>,
+    /// `default` (the shipped universal model), a run folder from `fadecast train`, or a
+    /// baseline name (see --list-models).
+    #[arg(long, default_value = "default", value_name = "NAME_OR_CHECKPOINT")]
+    model: String,
+    /// LoRA adapters from `fadecast finetune` (universal model only). The cells the adapters were
+    /// trained on are left out of the score.
+    #[arg(long, value_name = "ADAPTER_DIR")]
+    adapter: Option<PathBuf>,
+    /// Score only these datasets (repeatable).
+    #[arg(long, value_name = "NAME")]
+    dataset: Vec<String>,
+    /// Leave these cells out of the score: DATASET/CELL_ID, comma-separated, or @FILE (one per line).
+    #[arg(long, value_name = "KEYS")]
+    exclude_cells: Option<String>,
     #[arg(long, default_value = "early", value_parser = ["early", "rolling", "eol"])]
     task: String,
-    /// Cells to score: test (seen datasets), unseen (held-out datasets) or all (both).
-    #[arg(long, default_value = "test", value_parser = ["test", "unseen", "all"])]
+    /// Cells to score: test (seen datasets), unseen (held-out datasets), all (both), or val (the
+    /// seen datasets' validation cells: for choosing settings, never for reporting).
+    #[arg(long, default_value = "test", value_parser = ["test", "unseen", "all", "val"])]
     split: String,
     /// Output folder for metrics.json, report.md and plots (replaced atomically).
     #[arg(long)]
@@ -73,19 +89,30 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     score(a)
 }
 
+const MODEL_DESCRIPTION: &str = "the universal Timer-style transformer, shipped weights (models/default); a run folder from `fadecast train` also works";
+
 fn list_models(json: bool) -> anyhow::Result<()> {
+    let all = std::iter::once((DEFAULT_MODEL, "model", MODEL_DESCRIPTION)).chain(BASELINES.iter().map(|(n, d)| (*n, "baseline", *d)));
     if json {
-        let v: Vec<serde_json::Value> = BASELINES
-            .iter()
-            .map(|(n, d)| serde_json::json!({"name": n, "kind": "baseline", "description": d}))
-            .collect();
+        let v: Vec<serde_json::Value> =
+            all.map(|(n, k, d)| serde_json::json!({"name": n, "kind": k, "description": d})).collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        for (n, d) in BASELINES {
-            println!("{n:<12} baseline  {d}");
+        for (n, k, d) in all {
+            println!("{n:<12} {k:<9} {d}");
         }
     }
     Ok(())
+}
+
+/// `--exclude-cells`: keys given inline (comma-separated) or in a file (`@FILE`, one per line).
+fn exclusion_keys(spec: Option<&str>) -> anyhow::Result<HashSet<String>> {
+    let Some(spec) = spec else { return Ok(HashSet::new()) };
+    let text = match spec.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("--exclude-cells: reading {path}"))?,
+        None => spec.replace(',', "\n"),
+    };
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
 }
 
 fn write_split(corpus: Option<&Path>, path: &Path) -> anyhow::Result<()> {
@@ -105,15 +132,23 @@ fn write_split(corpus: Option<&Path>, path: &Path) -> anyhow::Result<()> {
 }
 
 fn score(a: Args) -> anyhow::Result<()> {
-    let model = a.model.as_deref().context("--model is required (see --list-models)")?;
+    let model = a.model.as_str();
     let out = a.out.as_deref().context("--out is required: the folder for metrics.json, report.md and plots")?;
     let task = Task::parse(&a.task).expect("clap checked the task");
-    if !baselines::is_baseline(model) {
+    let universal = super::model::is_model(model);
+    if !baselines::is_baseline(model) && !universal {
         if Path::new(model).exists() {
-            bail!("`{model}` is a path, but loading model checkpoints is not available yet (the universal model, issue 4); use a baseline (see --list-models)");
+            bail!("{model}: not a model directory (it needs model.json and model.safetensors, as `fadecast train --out` writes)");
         }
         let names: Vec<&str> = BASELINES.iter().map(|(n, _)| *n).collect();
-        bail!("unknown model `{model}`: the baselines are {}", names.join(", "));
+        bail!("unknown model `{model}`: give `default`, a run folder from `fadecast train`, or a baseline: {}", names.join(", "));
+    }
+    if a.adapter.is_some() && !universal {
+        bail!("--adapter applies to the universal model only, not to the baseline `{model}`");
+    }
+    let mut excluded = exclusion_keys(a.exclude_cells.as_deref())?;
+    if let Some(dir) = &a.adapter {
+        excluded.extend(adapter_cells(dir)?);
     }
 
     // The corpus and its split: for scoring (without --data) and for tuning / training.
@@ -127,12 +162,16 @@ fn score(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     let train = corpus.as_ref().map(|(cells, splits, _)| TrainData { cells, splits });
-    tracing::info!("fitting {model}");
-    let forecaster = baselines::build(model, train.as_ref()).map_err(anyhow::Error::msg)?;
+    let forecaster: Box<dyn fadecast::eval::Forecaster> = if universal {
+        Box::new(super::model::load(model, a.adapter.as_deref(), fadecast::eval::tasks::EOL_THRESHOLD)?)
+    } else {
+        tracing::info!("fitting {model}");
+        baselines::build(model, train.as_ref()).map_err(anyhow::Error::msg)?
+    };
 
     let scored = if let Some(path) = &a.data {
         let loaded = fadecast::import::any::load_path(path, None, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
-        let cells = loaded.into_cells();
+        let cells: Vec<_> = loaded.into_cells().into_iter().filter(|c| !excluded.contains(&c.key())).collect();
         let splits = vec![Split::Test; cells.len()];
         let sel = Selected {
             cells: &cells,
@@ -146,6 +185,14 @@ fn score(a: Args) -> anyhow::Result<()> {
     } else {
         let Some((cells, splits, version)) = &corpus else { bail!("give --corpus DIR (or --data FILE_OR_DIR) to score on") };
         let selection = Selection::parse(&a.split).expect("clap checked the split");
+        // Excluded cells are kept out by marking them as training cells, which no selection scores.
+        let wanted = |c: &fadecast::data::Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);
+        let kept: Vec<Split> = cells
+            .iter()
+            .zip(splits)
+            .map(|(c, s)| if excluded.contains(&c.key()) || !wanted(c) { Split::Train } else { *s })
+            .collect();
+        let splits = &kept;
         let sel = Selected {
             cells,
             splits,
@@ -170,4 +217,13 @@ fn score(a: Args) -> anyhow::Result<()> {
     }
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// The cells an adapter was trained on (from its `adapter.json`).
+fn adapter_cells(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let path = dir.join("adapter.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let info: fadecast_model::lora::AdapterInfo =
+        serde_json::from_str(&text).with_context(|| format!("{}: not an adapter description", path.display()))?;
+    Ok(info.cells)
 }

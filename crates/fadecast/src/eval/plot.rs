@@ -121,3 +121,66 @@ fn horizon_plot(path: &Path, scored: &Scored) -> Result<(), Box<dyn std::error::
     root.present()?;
     Ok(())
 }
+
+/// One cell of a `fadecast forecast --plot` figure: its history and the forecast quantiles.
+pub struct ForecastPanel {
+    pub title: String,
+    /// The observed history (cycle, SOH).
+    pub history: (Vec<f64>, Vec<f64>),
+    /// Future cycles and the p10 / p50 / p90 SOH there.
+    pub cycles: Vec<f64>,
+    pub p10: Vec<f64>,
+    pub p50: Vec<f64>,
+    pub p90: Vec<f64>,
+    pub eol_threshold: f64,
+    /// End of life: point and interval, where the rollout reached them.
+    pub eol: (Option<f64>, Option<f64>, Option<f64>),
+}
+
+/// Writes a forecast figure (SVG), one panel per cell, three panels a row.
+pub fn forecast_figure(path: &Path, panels: &[ForecastPanel]) -> Result<(), String> {
+    draw_forecast_figure(path, panels).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn draw_forecast_figure(path: &Path, panels: &[ForecastPanel]) -> Result<(), Box<dyn std::error::Error>> {
+    let cols = panels.len().clamp(1, 3);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let root = SVGBackend::new(path, (440 * cols as u32, 340 * rows as u32)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let areas = root.split_evenly((rows, cols));
+    for (area, p) in areas.iter().zip(panels) {
+        let x0 = p.history.0.first().copied().unwrap_or(0.0);
+        let x_end = p.cycles.last().copied().unwrap_or(x0 + 1.0).max(x0 + 1.0);
+        let ys = p.history.1.iter().chain(&p.p10).chain(&p.p90).chain(std::iter::once(&p.eol_threshold));
+        let (lo, hi) = ys.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| (a.min(*y), b.max(*y)));
+        let pad = ((hi - lo) * 0.05).max(0.01);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&p.title, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x_end, (lo - pad)..(hi + pad))?;
+        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").draw()?;
+        let finite = |v: &[f64]| -> Vec<(f64, f64)> {
+            p.cycles.iter().zip(v).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect()
+        };
+        let mut band = finite(&p.p90);
+        band.extend(finite(&p.p10).into_iter().rev());
+        if band.len() > 2 {
+            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?;
+        }
+        chart.draw_series(LineSeries::new(thin(&p.history.0, &p.history.1), BLACK.stroke_width(2)))?;
+        let (px, py): (Vec<f64>, Vec<f64>) = finite(&p.p50).into_iter().unzip();
+        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new([(x0, p.eol_threshold), (x_end, p.eol_threshold)], RED.mix(0.5)))?;
+        if let Some(e) = p.eol.0 {
+            chart.draw_series(LineSeries::new([(e, lo - pad), (e, hi + pad)], RED.stroke_width(1)))?;
+        }
+        if let (Some(a), Some(b)) = (p.eol.1, p.eol.2) {
+            let (a, b) = (a.min(b), a.max(b).min(x_end));
+            chart.draw_series(std::iter::once(Rectangle::new([(a, lo - pad), (b, lo - pad + (hi - lo) * 0.03)], RED.mix(0.4).filled())))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}

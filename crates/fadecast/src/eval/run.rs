@@ -22,6 +22,8 @@ pub enum Selection {
     Unseen,
     /// Test and unseen cells (never train or val).
     All,
+    /// The seen datasets' validation cells: for choosing a model's settings, never for reporting.
+    Val,
 }
 
 impl Selection {
@@ -30,16 +32,18 @@ impl Selection {
             Selection::Test => "test",
             Selection::Unseen => "unseen",
             Selection::All => "all",
+            Selection::Val => "val",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Selection::Test, Selection::Unseen, Selection::All].into_iter().find(|x| x.name() == s)
+        [Selection::Test, Selection::Unseen, Selection::All, Selection::Val].into_iter().find(|x| x.name() == s)
     }
     pub fn includes(self, s: Split) -> bool {
         match self {
             Selection::Test => s == Split::Test,
             Selection::Unseen => s == Split::Unseen,
             Selection::All => matches!(s, Split::Test | Split::Unseen),
+            Selection::Val => s == Split::Val,
         }
     }
 }

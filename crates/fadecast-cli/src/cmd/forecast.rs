@@ -1,0 +1,220 @@
+//! `fadecast forecast`: a cell's future capacity from its history alone — SOH quantiles at future
+//! cycles, the end-of-life cycle with its interval, and the remaining useful life.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use fadecast::data::Cell;
+use fadecast::eval::plot::{forecast_figure, ForecastPanel};
+use fadecast::import::cyclers::Format;
+use fadecast_model::forecast::Forecast;
+use fadecast_model::windows::interpolate;
+use rayon::prelude::*;
+use serde_json::json;
+
+#[derive(clap::Args)]
+#[command(after_help = "Only the capacity history is used: the last observation is the forecast origin. The rollout
+runs until every quantile path has crossed the end-of-life threshold (or --horizon / the model's
+longest rollout). EOL is where the median path crosses; its interval is where the p10 and p90
+paths cross. RUL = EOL − origin. Bounds the rollout never reached are null (JSON) or '>N'.
+
+Examples:
+  fadecast forecast --input my_cells.csv
+  fadecast forecast --input run_CH8.csv --json > forecast.json
+  fadecast forecast --input exports/ --plot forecast.svg --eol-threshold 0.7
+  fadecast forecast --input my_cells.csv --adapter adapters/mine")]
+pub struct Args {
+    /// Your cells: a cycler export, a per-cycle CSV, a BatteryLife pickle, or a folder of them.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    input: PathBuf,
+    /// The input's format: auto (detect from the content) or one `fadecast import --help` lists.
+    #[arg(long, default_value = "auto", value_name = "F")]
+    format: String,
+    /// Rename a per-cycle CSV column, e.g. capacity_ah=Discharge_Ah (repeatable).
+    #[arg(long = "map", value_name = "CANONICAL=THEIRS")]
+    map: Vec<String>,
+    /// `default` (the shipped weights) or a run folder from `fadecast train`.
+    #[arg(long, default_value = "default", value_name = "NAME_OR_CHECKPOINT")]
+    model: String,
+    /// LoRA adapters from `fadecast finetune`.
+    #[arg(long, value_name = "ADAPTER_DIR")]
+    adapter: Option<PathBuf>,
+    /// End of life: SOH at or below this (fraction of the reference capacity).
+    #[arg(long, default_value_t = 0.8)]
+    eol_threshold: f64,
+    /// Forecast at least this many cycles past the origin (default: until end of life).
+    #[arg(long, value_name = "CYCLES")]
+    horizon: Option<f64>,
+    /// Spacing of the reported trajectory, in cycles (default: about 50 points).
+    #[arg(long, value_name = "CYCLES")]
+    every: Option<f64>,
+    /// Print JSON: per cell, the origin, the trajectory quantiles, EOL and RUL with intervals.
+    #[arg(long)]
+    json: bool,
+    /// Also draw the history and forecast of every cell (SVG).
+    #[arg(long, value_name = "OUT.svg")]
+    plot: Option<PathBuf>,
+}
+
+struct CellForecast {
+    cell: Cell,
+    forecast: Forecast,
+    /// Reported cycles and, per quantile level, the SOH there.
+    cycles: Vec<f64>,
+    values: Vec<Vec<f64>>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if !(a.eol_threshold > 0.0 && a.eol_threshold < 1.5) {
+        bail!("--eol-threshold {}: give a SOH fraction such as 0.8", a.eol_threshold);
+    }
+    if let Some(p) = &a.plot {
+        if p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() != Some("svg") {
+            bail!("--plot {}: the figure is written as SVG; give a path ending in .svg", p.display());
+        }
+    }
+    let format: Option<Format> = match a.format.as_str() {
+        "auto" => None,
+        f => Some(f.parse().map_err(anyhow::Error::msg)?),
+    };
+    let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold)?;
+    let cells = super::model::load_cells(&a.input, format, &a.map)?;
+
+    let pb = super::util::progress(cells.len() as u64, "forecasting");
+    let results: Vec<CellForecast> = cells
+        .into_par_iter()
+        .map(|cell| {
+            let origin = cell.cycles.last().expect("importers never yield empty cells").cycle;
+            let at: Vec<f64> = a.horizon.map(|h| vec![origin + h]).unwrap_or_default();
+            let f = model.forecast_cell(&cell, cell.cycles.len(), &at);
+            let end = f.grid.last().copied().unwrap_or(origin);
+            let step = a.every.filter(|s| *s > 0.0).unwrap_or_else(|| nice_step((end - origin) / 50.0));
+            let cycles: Vec<f64> = (1..).map(|k| origin + k as f64 * step).take_while(|c| *c <= end + 1e-9).collect();
+            // The reported trajectory: each quantile path read at the reported cycles.
+            let last_soh = cell.cycles.last().expect("non-empty").soh;
+            let gx: Vec<f64> = std::iter::once(origin).chain(f.grid.iter().copied()).collect();
+            let mut values: Vec<Vec<f64>> = f
+                .paths
+                .iter()
+                .map(|path| {
+                    let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
+                    cycles.iter().map(|&c| interpolate(&gx, &gy, c)).collect()
+                })
+                .collect();
+            // Paths can cross far out: report the values at each cycle in order (p10 ≤ p50 ≤ p90).
+            for i in 0..cycles.len() {
+                let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
+                column.sort_by(f64::total_cmp);
+                values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
+            }
+            pb.inc(1);
+            CellForecast { cell, forecast: f, cycles, values }
+        })
+        .collect();
+    pb.finish_and_clear();
+
+    if let Some(path) = &a.plot {
+        let panels: Vec<ForecastPanel> = results.iter().map(panel).collect();
+        let tmp = path.with_extension("svg.tmp");
+        forecast_figure(&tmp, &panels).map_err(anyhow::Error::msg)?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if a.json {
+        let cells: Vec<serde_json::Value> = results.iter().map(|r| to_json(r, &model.name)).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"model": model.name, "eol_threshold": a.eol_threshold, "cells": cells}))?);
+    } else {
+        print_table(&results, a.eol_threshold);
+    }
+    Ok(())
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw > 0.0) {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p).max(1.0)
+}
+
+fn panel(r: &CellForecast) -> ForecastPanel {
+    let f = &r.forecast;
+    let hist = (r.cell.cycles.iter().map(|c| c.cycle).collect(), r.cell.cycles.iter().map(|c| c.soh).collect());
+    let level = |target: f64| level_index(&f.quantile_levels, target);
+    let along = |i: usize| -> Vec<f64> { f.paths[i].clone() };
+    ForecastPanel {
+        title: r.cell.key(),
+        history: hist,
+        cycles: f.grid.clone(),
+        p10: along(level(0.1)),
+        p50: along(level(0.5)),
+        p90: along(level(0.9)),
+        eol_threshold: f.eol_threshold,
+        eol: (f.eol.point, f.eol.lower, f.eol.upper),
+    }
+}
+
+fn level_index(levels: &[f64], target: f64) -> usize {
+    (0..levels.len()).min_by(|&a, &b| (levels[a] - target).abs().total_cmp(&(levels[b] - target).abs())).unwrap_or(0)
+}
+
+fn num(v: f64) -> serde_json::Value {
+    if v.is_finite() { json!(v) } else { serde_json::Value::Null }
+}
+
+fn to_json(r: &CellForecast, model: &str) -> serde_json::Value {
+    let f = &r.forecast;
+    let last = r.cell.cycles.last().expect("non-empty");
+    let trajectory: Vec<serde_json::Value> = r
+        .cycles
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = serde_json::Map::new();
+            row.insert("cycle".into(), json!(c));
+            for (l, level) in f.quantile_levels.iter().enumerate() {
+                row.insert(format!("p{}", (level * 100.0).round()), num(r.values[l][i]));
+            }
+            serde_json::Value::Object(row)
+        })
+        .collect();
+    json!({
+        "dataset": r.cell.meta.dataset,
+        "cell_id": r.cell.meta.cell_id,
+        "model": model,
+        "observations": r.cell.cycles.len(),
+        "origin_cycle": f.origin,
+        "last_soh": last.soh,
+        "quantile_levels": f.quantile_levels,
+        "trajectory": trajectory,
+        "eol_cycle": {"p50": f.eol.point, "lower": f.eol.lower, "upper": f.eol.upper},
+        "rul_cycles": {"p50": f.rul.point, "lower": f.rul.lower, "upper": f.rul.upper},
+    })
+}
+
+fn print_table(results: &[CellForecast], threshold: f64) {
+    let end = |r: &CellForecast| r.forecast.grid.last().copied().unwrap_or(r.forecast.origin);
+    // A bound the rollout never reached is shown as ">" the rollout's end (for RUL: minus the origin).
+    let fmt = |v: Option<f64>, r: &CellForecast, minus: f64| match v {
+        Some(c) => format!("{c:.0}"),
+        None => format!(">{:.0}", end(r) - minus),
+    };
+    println!("EOL = first cycle with SOH ≤ {threshold}; interval from the p10 and p90 paths; RUL = EOL − last observed cycle.\n");
+    println!("{:<36} {:>6} {:>8} {:>7} {:>10} {:>21} {:>10} {:>21}", "cell", "obs", "last", "SOH", "EOL", "EOL p10–p90", "RUL", "RUL p10–p90");
+    for r in results {
+        let f = &r.forecast;
+        let o = f.origin;
+        println!(
+            "{:<36} {:>6} {:>8.0} {:>7.3} {:>10} {:>21} {:>10} {:>21}",
+            r.cell.key(),
+            r.cell.cycles.len(),
+            o,
+            r.cell.cycles.last().map_or(f64::NAN, |c| c.soh),
+            fmt(f.eol.point, r, 0.0),
+            format!("{} – {}", fmt(f.eol.lower, r, 0.0), fmt(f.eol.upper, r, 0.0)),
+            fmt(f.rul.point, r, o),
+            format!("{} – {}", fmt(f.rul.lower, r, o), fmt(f.rul.upper, r, o)),
+        );
+    }
+}

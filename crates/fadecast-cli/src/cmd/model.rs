@@ -1,0 +1,107 @@
+//! Finding and loading the universal model: `--model default` (the shipped weights), a run or
+//! model directory, and `--adapter` (LoRA adapters from `fadecast finetune`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use fadecast::data::Cell;
+use fadecast::import::any::load_path;
+use fadecast::import::cyclers::Format;
+use fadecast::import::user_csv::ColumnMap;
+use fadecast_model::forecast::{ForecastConfig, Forecaster};
+
+/// The name of the shipped weights.
+pub const DEFAULT_MODEL: &str = "default";
+
+/// Where the shipped weights are looked for, in order: `$FADECAST_MODELS/default`,
+/// `models/default` under the working directory, beside the executable (or up to three folders
+/// above it: `target/release/fadecast` in a checkout), and the source tree it was built from.
+fn default_candidates() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(env) = std::env::var_os("FADECAST_MODELS") {
+        dirs.push(PathBuf::from(env).join(DEFAULT_MODEL));
+    }
+    dirs.push(PathBuf::from("models").join(DEFAULT_MODEL));
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            dirs.push(up.join("models").join(DEFAULT_MODEL));
+        }
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models").join(DEFAULT_MODEL));
+    dirs
+}
+
+fn is_model_dir(dir: &Path) -> bool {
+    dir.join("model.json").is_file() && dir.join("model.safetensors").is_file()
+}
+
+/// Whether `--model NAME` names the universal model (the shipped weights or a directory).
+pub fn is_model(name: &str) -> bool {
+    name == DEFAULT_MODEL || Path::new(name).is_dir()
+}
+
+/// The directory holding `model.json` + `model.safetensors` for `--model NAME`.
+pub fn resolve(name: &str) -> anyhow::Result<PathBuf> {
+    if name == DEFAULT_MODEL {
+        let tried = default_candidates();
+        return match tried.iter().find(|d| is_model_dir(d)) {
+            Some(d) => Ok(d.clone()),
+            None => bail!(
+                "the shipped weights (models/default) were not found; looked in: {} (set FADECAST_MODELS to the folder holding default/)",
+                tried.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+    }
+    let dir = PathBuf::from(name);
+    if !is_model_dir(&dir) {
+        bail!("{}: not a model directory (it needs model.json and model.safetensors, as `fadecast train --out` writes)", dir.display());
+    }
+    Ok(dir)
+}
+
+/// The rollout settings saved beside the weights (`forecast.json`, chosen on the val split when
+/// the model was shipped), else the defaults; the caller's end-of-life threshold always wins.
+pub fn forecast_config(dir: &Path, eol_threshold: f64) -> anyhow::Result<ForecastConfig> {
+    let path = dir.join("forecast.json");
+    let mut config: ForecastConfig = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: not a forecast config", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ForecastConfig::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    config.eol_threshold = eol_threshold;
+    Ok(config)
+}
+
+/// Loads `--model NAME` with `--adapter DIR` applied when given, ready to forecast.
+pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64) -> anyhow::Result<Forecaster> {
+    let dir = resolve(name)?;
+    let config = forecast_config(&dir, eol_threshold)?;
+    let forecaster = match adapter {
+        None => Forecaster::load(&dir, config).map_err(anyhow::Error::msg)?,
+        Some(a) => {
+            let model = fadecast_model::lora::load_adapted(&dir, a, &burn_device()).map_err(anyhow::Error::msg)?;
+            Forecaster::new(model, config)
+        }
+    };
+    let label = match adapter {
+        None if name == DEFAULT_MODEL => "universal".to_string(),
+        None => format!("universal:{}", dir.file_name().map_or(name.into(), |f| f.to_string_lossy().into_owned())),
+        Some(a) => format!("universal+lora:{}", a.file_name().map_or(a.display().to_string(), |f| f.to_string_lossy().into_owned())),
+    };
+    Ok(forecaster.with_name(&label))
+}
+
+fn burn_device() -> fadecast_model::Device {
+    fadecast_model::Device::flex()
+}
+
+/// The cells of a user's file or folder (`--data` / `--input`), with a clear error when none.
+pub fn load_cells(path: &Path, format: Option<Format>, map: &[String]) -> anyhow::Result<Vec<Cell>> {
+    let map = ColumnMap::from_flags(map.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
+    let loaded = load_path(path, format, &map).with_context(|| format!("reading {}", path.display()))?;
+    let cells = loaded.into_cells();
+    if cells.is_empty() {
+        bail!("{}: no cell with capacity data was found", path.display());
+    }
+    Ok(cells)
+}

@@ -1,0 +1,135 @@
+//! The universal model through the CLI: train → resume → eval → forecast → finetune → adapters,
+//! on a small synthetic corpus with a tiny config; and the shipped weights with no setup.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+mod common;
+use common::{write_corpus, write_user_csv};
+
+fn fadecast() -> Command {
+    Command::cargo_bin("fadecast").unwrap()
+}
+
+fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = fadecast().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+const TINY: &str = r#"{
+  "model": {"patch_len": 4, "d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "max_context_patches": 8, "d_proj": 8},
+  "epochs": 2, "windows_per_epoch": 64, "batch_size": 16, "warmup_steps": 2,
+  "scaler_windows": 64, "val_windows": 16
+}"#;
+
+#[test]
+fn train_resume_eval_forecast_and_finetune_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (corpus, split, config, run) =
+        (tmp.path().join("corpus"), tmp.path().join("split.json"), tmp.path().join("tiny.json"), tmp.path().join("run"));
+    std::fs::create_dir_all(&corpus).unwrap();
+    write_corpus(&corpus);
+    std::fs::write(&config, TINY).unwrap();
+    run_ok(&["eval", "--corpus", &s(&corpus), "--write-split", &s(&split)]);
+
+    // Train: weights, config, manifest (the train cells only: no unseen dataset), log, checkpoints.
+    let train = ["train", "--corpus", &s(&corpus), "--config", &s(&config), "--split-file", &s(&split), "--out", &s(&run)];
+    run_ok(&train);
+    for f in ["model.json", "model.safetensors", "config.json", "manifest.json", "run.json", "log.jsonl", "checkpoints/epoch-0002/state.json"] {
+        assert!(run.join(f).is_file(), "{f}");
+    }
+    let manifest = json(&run.join("manifest.json"));
+    let keys: Vec<&str> = manifest["cells"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert!(!keys.is_empty() && keys.iter().all(|k| !k.starts_with("Oxford/")), "{keys:?}");
+    assert_eq!(json(&run.join("config.json"))["seed"], 42, "the full config, defaults filled in, is saved");
+    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 2);
+
+    // --resume after the last epoch has nothing left to do and keeps the log.
+    run_ok(&[&train[..], &["--resume"]].concat());
+    assert_eq!(std::fs::read_to_string(run.join("log.jsonl")).unwrap(), log);
+
+    // Eval with the run folder as --model: a probabilistic forecaster, on test and unseen cells.
+    let ev = tmp.path().join("eval");
+    run_ok(&["eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", &s(&run), "--split", "all", "--out", &s(&ev)]);
+    let m = json(&ev.join("metrics.json"));
+    assert_eq!(m["model"], "universal:run");
+    let cov = m["macro"]["coverage_p10_p90"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&cov));
+    assert!(m["macro"]["rmse"].as_f64().unwrap().is_finite());
+
+    // Forecast a user's CSV: per cell, a trajectory of quantiles, EOL and RUL with intervals.
+    let csv = tmp.path().join("mine.csv");
+    write_user_csv(&csv, 120);
+    let plot = tmp.path().join("f.svg");
+    let out = run_ok(&["forecast", "--input", &s(&csv), "--model", &s(&run), "--json", "--plot", &s(&plot)]);
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cells = f["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    for c in cells {
+        assert_eq!(c["origin_cycle"], 120.0);
+        let traj = c["trajectory"].as_array().unwrap();
+        assert!(!traj.is_empty());
+        assert!(traj.iter().all(|r| r["cycle"].as_f64().unwrap() > 120.0 && r["p10"].is_number() && r["p50"].is_number() && r["p90"].is_number()));
+        for k in ["eol_cycle", "rul_cycles"] {
+            assert!(c[k].get("p50").is_some() && c[k].get("lower").is_some() && c[k].get("upper").is_some(), "{k}");
+        }
+    }
+    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+
+    // Finetune adapters on the CSV; forecast with them; eval with them leaves their cells out.
+    let adapter = tmp.path().join("adapter");
+    run_ok(&["finetune", "--base", &s(&run), "--data", &s(&csv), "--out", &s(&adapter), "--epochs", "1", "--rank", "2"]);
+    assert!(adapter.join("adapter.safetensors").is_file() && adapter.join("adapter.json").is_file());
+    assert!(!tmp.path().join("adapter.tmp").exists(), "no temporary folder is left behind");
+    let adapted: Value =
+        serde_json::from_slice(&run_ok(&["forecast", "--input", &s(&csv), "--model", &s(&run), "--adapter", &s(&adapter), "--json"]).stdout).unwrap();
+    assert_eq!(adapted["cells"].as_array().unwrap().len(), 2);
+    assert_eq!(adapted["cells"][0]["model"], "universal+lora:adapter");
+    let ev2 = tmp.path().join("eval2");
+    let out = fadecast()
+        .args(["eval", "--data", &s(&csv), "--model", &s(&run), "--adapter", &s(&adapter), "--out", &s(&ev2)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "every cell of the CSV trained the adapter, so none is left to score");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cell has"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_shipped_weights_forecast_with_no_setup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mine.csv");
+    write_user_csv(&csv, 150);
+    // Run from an unrelated folder: the default model is found without any path or variable.
+    let out = fadecast().current_dir(tmp.path()).env_remove("FADECAST_MODELS").args(["forecast", "--input", "mine.csv", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["model"], "universal");
+    let c = &f["cells"][0];
+    let (p10, p50, p90) = (&c["trajectory"][0]["p10"], &c["trajectory"][0]["p50"], &c["trajectory"][0]["p90"]);
+    assert!(p10.as_f64().unwrap() <= p50.as_f64().unwrap() && p50.as_f64().unwrap() <= p90.as_f64().unwrap());
+}
+
+#[test]
+fn forecast_errors_name_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "cell_id,cycle,capacity_ah\nA,1,2.0\nA,2,-1.0\n").unwrap();
+    let out = fadecast().args(["forecast", "--input"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv") && err.contains("row"), "{err}");
+
+    let out = fadecast().args(["forecast", "--input", "x.csv", "--model"]).arg(tmp.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a model directory"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = fadecast().args(["eval", "--model", "gp", "--adapter", "a", "--data", "x.csv", "--out"]).arg(tmp.path().join("o")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("universal model only"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -8,7 +8,9 @@
 //!    own q-quantile patch ([`Feedback::OwnQuantile`], so uncertainty compounds with the horizon),
 //!    or every level is read along the median path ([`Feedback::Median`]).
 //! 3. The rollout stops once it covers the requested cycles and every path has crossed the
-//!    end-of-life threshold, or at `max_rollout_patches`.
+//!    end-of-life threshold (or the median has, and the rollout is three times its remaining life
+//!    long), or at `max_rollout_patches`. A path that fills the model's context window is
+//!    re-anchored on its latest patches. SOH is floored at 0.
 //! 4. End of life is where a path first crosses the threshold: the median path gives the point,
 //!    the lowest and highest quantile paths the interval (earliest, latest).
 
@@ -234,7 +236,8 @@ impl Forecaster {
                 grid.push(origin + (step * p + i + 1) as f64 * spacing);
                 for (level, path) in paths.iter_mut().enumerate() {
                     let row = if rows == 1 { 0 } else { level };
-                    path.push(norms[row].denormalise(next[(row * p + i) * q + level] as f64));
+                    // Capacity cannot go below zero, whatever the extrapolation says.
+                    path.push(norms[row].denormalise(next[(row * p + i) * q + level] as f64).max(0.0));
                 }
                 for (r, f) in feed.iter_mut().enumerate() {
                     let level = if rows == 1 { median } else { r };
@@ -245,10 +248,14 @@ impl Forecaster {
                 let norm = norms[r];
                 series[r].extend(f.iter().map(|&z| norm.denormalise(z as f64)));
             }
-            let covered = *grid.last().expect("one patch pushed") >= horizon;
-            let all_crossed = observed_eol.is_some()
-                || paths.iter().all(|path| path.iter().any(|&v| v <= threshold));
-            if (covered && all_crossed) || step + 1 == max_steps {
+            let end = *grid.last().expect("one patch pushed");
+            let covered = end >= horizon;
+            let crossed = |path: &Vec<f64>| path.iter().position(|&v| v <= threshold).map(|i| grid[i]);
+            let all_crossed = observed_eol.is_some() || paths.iter().all(|path| crossed(path).is_some());
+            // A slow upper path need not be followed for ever: once the median has crossed, three
+            // times its remaining life is enough (the interval's upper end is then left open).
+            let far_enough = crossed(&paths[median]).is_some_and(|e| end - origin >= 3.0 * (e - origin));
+            if (covered && (all_crossed || far_enough)) || step + 1 == max_steps {
                 break;
             }
             if positions + 1 > mc.max_context_patches {

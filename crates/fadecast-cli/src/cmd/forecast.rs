@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
-use fadecast::eval::plot::{forecast_figure, ForecastPanel};
+use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::Forecast;
 use fadecast_model::windows::interpolate;
@@ -51,8 +51,8 @@ pub struct Args {
     /// Print JSON: per cell, the origin, the trajectory quantiles, EOL and RUL with intervals.
     #[arg(long)]
     json: bool,
-    /// Also draw the history and forecast of every cell (SVG).
-    #[arg(long, value_name = "OUT.svg")]
+    /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
+    #[arg(long, value_name = "OUT.svg|OUT.png")]
     plot: Option<PathBuf>,
 }
 
@@ -69,8 +69,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--eol-threshold {}: give a SOH fraction such as 0.8", a.eol_threshold);
     }
     if let Some(p) = &a.plot {
-        if p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() != Some("svg") {
-            bail!("--plot {}: the figure is written as SVG; give a path ending in .svg", p.display());
+        let ext = p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+        if !FIGURE_EXTENSIONS.contains(&ext.as_str()) {
+            bail!("--plot {}: give a path ending in .svg or .png", p.display());
         }
     }
     let format: Option<Format> = match a.format.as_str() {
@@ -115,7 +116,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
     if let Some(path) = &a.plot {
         let panels: Vec<ForecastPanel> = results.iter().map(panel).collect();
-        let tmp = path.with_extension("svg.tmp");
+        // Drawn beside the target under a temporary name with the same extension, then renamed.
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp.{}", path.extension().and_then(|e| e.to_str()).unwrap_or("svg")));
         forecast_figure(&tmp, &panels).map_err(anyhow::Error::msg)?;
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());

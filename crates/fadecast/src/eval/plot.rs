@@ -1,8 +1,13 @@
-//! SVG plots for the report (plotters, pure Rust): per dataset, a few cells' context, truth,
-//! forecast median and p10–p90 band; and the error against horizon per dataset.
+//! Plots (plotters, pure Rust): for the evaluation report (SVG), per dataset a few cells' context,
+//! truth, forecast median and p10–p90 band, and the error against horizon per dataset; for
+//! `fadecast forecast --plot` (SVG or PNG), each cell's history and forecast.
+//!
+//! Text is laid out and drawn with an embedded DejaVu Sans (assets/, with its licence), so plots
+//! look the same on every machine and need no system fonts.
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::baselines::fit::subsample;
@@ -21,8 +26,20 @@ fn file_name(dataset: &str) -> String {
     dataset.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
+static FONT: std::sync::Once = std::sync::Once::new();
+
+/// Registers the embedded font as "sans-serif" (once per process; every plot calls it first).
+fn register_font() {
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+        // The font is embedded and valid: a failure here would show as a plotting error later.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, bytes);
+    });
+}
+
 /// Writes every plot into `dir`; returns their file names (relative to `dir`).
 pub fn write_plots(dir: &Path, scored: &Scored) -> Result<Vec<String>, String> {
+    register_font();
     let mut names = Vec::new();
     let mut datasets: Vec<&str> = scored.examples.iter().map(|e| e.dataset.as_str()).collect();
     datasets.dedup();
@@ -137,15 +154,34 @@ pub struct ForecastPanel {
     pub eol: (Option<f64>, Option<f64>, Option<f64>),
 }
 
-/// Writes a forecast figure (SVG), one panel per cell, three panels a row.
-pub fn forecast_figure(path: &Path, panels: &[ForecastPanel]) -> Result<(), String> {
-    draw_forecast_figure(path, panels).map_err(|e| format!("{}: {e}", path.display()))
-}
+/// The image formats a forecast figure can be written in, by file extension.
+pub const FIGURE_EXTENSIONS: [&str; 2] = ["svg", "png"];
 
-fn draw_forecast_figure(path: &Path, panels: &[ForecastPanel]) -> Result<(), Box<dyn std::error::Error>> {
+/// Writes a forecast figure, one panel per cell, three panels a row: SVG or PNG by the
+/// extension of `path`.
+pub fn forecast_figure(path: &Path, panels: &[ForecastPanel]) -> Result<(), String> {
+    register_font();
     let cols = panels.len().clamp(1, 3);
     let rows = panels.len().div_ceil(cols).max(1);
-    let root = SVGBackend::new(path, (440 * cols as u32, 340 * rows as u32)).into_drawing_area();
+    let size = (440 * cols as u32, 340 * rows as u32);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+    let drawn = match ext.as_str() {
+        "svg" => draw_forecast_figure(SVGBackend::new(path, size).into_drawing_area(), panels, rows, cols),
+        "png" => draw_forecast_figure(BitMapBackend::new(path, size).into_drawing_area(), panels, rows, cols),
+        _ => return Err(format!("{}: a figure is written as .svg or .png", path.display())),
+    };
+    drawn.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn draw_forecast_figure<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[ForecastPanel],
+    rows: usize,
+    cols: usize,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let areas = root.split_evenly((rows, cols));
     for (area, p) in areas.iter().zip(panels) {

@@ -2,21 +2,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::write_corpus;
-
-fn fadecast() -> Command {
-    Command::cargo_bin("fadecast").unwrap()
-}
-
-fn run_ok(args: &[&str]) -> std::process::Output {
-    let out = fadecast().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use common::{fadecast, run_ok, write_corpus};
 
 #[test]
 fn list_models_json_names_the_model_and_every_baseline() {

@@ -3,21 +3,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{write_corpus, write_user_csv};
-
-fn fadecast() -> Command {
-    Command::cargo_bin("fadecast").unwrap()
-}
-
-fn run_ok(args: &[&str]) -> std::process::Output {
-    let out = fadecast().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+use common::{fadecast, run_ok, write_corpus, write_user_csv};
 
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

@@ -44,3 +44,14 @@ pub fn write_user_csv(path: &Path, cycles: usize) {
     }
     std::fs::write(path, text).unwrap();
 }
+
+pub fn fadecast() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("fadecast").unwrap()
+}
+
+/// Runs `fadecast ARGS`, failing the test with its stderr unless it succeeds.
+pub fn run_ok(args: &[&str]) -> std::process::Output {
+    let out = fadecast().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}

@@ -60,7 +60,7 @@ impl Default for ForecastConfig {
             feedback: Feedback::OwnQuantile,
             checkup_subdivide: WindowConfig::default().checkup_subdivide,
             strides: WindowConfig::default().strides,
-            min_context_patches: 4,
+            min_context_patches: 2,
             reanchor_patches: 8,
         }
     }

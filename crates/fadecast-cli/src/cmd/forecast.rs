@@ -14,9 +14,10 @@ use serde_json::json;
 
 #[derive(clap::Args)]
 #[command(after_help = "Only the capacity history is used: the last observation is the forecast origin. The rollout
-runs until every quantile path has crossed the end-of-life threshold (or --horizon / the model's
-longest rollout). EOL is where the median path crosses; its interval is where the p10 and p90
-paths cross. RUL = EOL − origin. Bounds the rollout never reached are null (JSON) or '>N'.
+covers at least --horizon cycles and runs on until every quantile path has crossed the end-of-life
+threshold, or the median path has and the rollout is three times its remaining life long, or the
+model's longest rollout is reached. EOL is where the median path crosses; its interval spans the
+quantile paths' crossings. RUL = EOL − origin. Bounds never reached are null (JSON) or '>N'.
 
 Examples:
   fadecast forecast --input my_cells.csv

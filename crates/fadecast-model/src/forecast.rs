@@ -84,6 +84,8 @@ pub struct Forecast {
     /// The rollout itself: grid cycles after the origin and, per level, SOH along its path.
     pub grid: Vec<f64>,
     pub paths: Vec<Vec<f64>>,
+    /// The last observed SOH (where every path starts).
+    pub origin_soh: f64,
     pub eol_threshold: f64,
     /// End-of-life cycle; already reached in the history gives point = lower = upper = that cycle.
     pub eol: Interval,
@@ -277,24 +279,6 @@ impl Forecaster {
 
         // 4. Read off the requested cycles, end of life and remaining life.
         let last_soh = soh[soh.len() - 1];
-        let mut values: Vec<Vec<f64>> = paths
-            .iter()
-            .map(|path| {
-                let (gx, gy): (Vec<f64>, Vec<f64>) =
-                    std::iter::once((origin, last_soh)).chain(grid.iter().copied().zip(path.iter().copied())).unzip();
-                let end = gx[gx.len() - 1];
-                at.iter().map(|&c| if c > end + 1e-9 { f64::NAN } else { interpolate(&gx, &gy, c) }).collect()
-            })
-            .collect();
-        // Each path follows its own quantile, so two paths can cross far out: the reported
-        // quantiles at a cycle are the paths' values there in order.
-        for i in 0..at.len() {
-            let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
-            column.sort_by(f64::total_cmp);
-            for (v, x) in values.iter_mut().zip(column) {
-                v[i] = x;
-            }
-        }
         let path_eol = |path: &Vec<f64>| {
             let gx: Vec<f64> = std::iter::once(origin).chain(grid.iter().copied()).collect();
             let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
@@ -313,17 +297,44 @@ impl Forecaster {
         };
         let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
         let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };
-        Forecast {
+        let mut f = Forecast {
             origin,
             quantile_levels: levels,
             at: at.to_vec(),
-            values,
+            values: Vec::new(),
             grid,
             paths,
+            origin_soh: last_soh,
             eol_threshold: threshold,
             eol,
             rul,
+        };
+        f.values = f.read_at(at);
+        f
+    }
+}
+
+impl Forecast {
+    /// Per quantile level, SOH at each of `cycles` (linear between grid points, NaN past the
+    /// rollout). Each path follows its own quantile, so two paths can cross far out: the values
+    /// at a cycle are the paths' values there in increasing order.
+    pub fn read_at(&self, cycles: &[f64]) -> Vec<Vec<f64>> {
+        let gx: Vec<f64> = std::iter::once(self.origin).chain(self.grid.iter().copied()).collect();
+        let end = gx[gx.len() - 1];
+        let mut values: Vec<Vec<f64>> = self
+            .paths
+            .iter()
+            .map(|path| {
+                let gy: Vec<f64> = std::iter::once(self.origin_soh).chain(path.iter().copied()).collect();
+                cycles.iter().map(|&c| if c > end + 1e-9 { f64::NAN } else { interpolate(&gx, &gy, c) }).collect()
+            })
+            .collect();
+        for i in 0..cycles.len() {
+            let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
+            column.sort_by(f64::total_cmp);
+            values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
         }
+        values
     }
 }
 

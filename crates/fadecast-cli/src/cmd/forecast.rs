@@ -8,7 +8,6 @@ use fadecast::data::Cell;
 use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::Forecast;
-use fadecast_model::windows::interpolate;
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -92,23 +91,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let end = f.grid.last().copied().unwrap_or(origin);
             let step = a.every.filter(|s| *s > 0.0).unwrap_or_else(|| nice_step((end - origin) / 50.0));
             let cycles: Vec<f64> = (1..).map(|k| origin + k as f64 * step).take_while(|c| *c <= end + 1e-9).collect();
-            // The reported trajectory: each quantile path read at the reported cycles.
-            let last_soh = cell.cycles.last().expect("non-empty").soh;
-            let gx: Vec<f64> = std::iter::once(origin).chain(f.grid.iter().copied()).collect();
-            let mut values: Vec<Vec<f64>> = f
-                .paths
-                .iter()
-                .map(|path| {
-                    let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
-                    cycles.iter().map(|&c| interpolate(&gx, &gy, c)).collect()
-                })
-                .collect();
-            // Paths can cross far out: report the values at each cycle in order (p10 ≤ p50 ≤ p90).
-            for i in 0..cycles.len() {
-                let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
-                column.sort_by(f64::total_cmp);
-                values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
-            }
+            let values = f.read_at(&cycles);
             pb.inc(1);
             CellForecast { cell, forecast: f, cycles, values }
         })
@@ -120,7 +103,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         // Drawn beside the target under a temporary name with the same extension, then renamed.
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.tmp.{}", path.extension().and_then(|e| e.to_str()).unwrap_or("svg")));
-        forecast_figure(&tmp, &panels).map_err(anyhow::Error::msg)?;
+        if let Err(e) = forecast_figure(&tmp, &panels) {
+            let _ = std::fs::remove_file(&tmp);
+            bail!(e);
+        }
         std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }

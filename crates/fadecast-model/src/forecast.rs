@@ -139,10 +139,7 @@ impl Forecaster {
 
     /// Loads `model.json` + `model.safetensors` from a run or model directory.
     pub fn load(dir: &Path, config: ForecastConfig) -> Result<Self, TrainError> {
-        let path = dir.join("model.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
-        let model_config: ModelConfig =
-            serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        let model_config = crate::lora::read_model_config(dir)?;
         let device = Device::flex();
         let model = load_weights(&model_config, &dir.join("model.safetensors"), &device)?;
         Ok(Self::new(model, config))

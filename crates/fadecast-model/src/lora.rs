@@ -136,10 +136,7 @@ pub fn save_adapters(model: &FadeModel, out: &Path) -> Result<(), TrainError> {
 
 /// The base model in `base_dir` with the adapters in `adapter_dir` applied (inference device).
 pub fn load_adapted(base_dir: &Path, adapter_dir: &Path, device: &Device) -> Result<FadeModel, TrainError> {
-    let info_path = adapter_dir.join("adapter.json");
-    let text = std::fs::read_to_string(&info_path).map_err(|e| TrainError::Io(info_path.clone(), e))?;
-    let info: AdapterInfo =
-        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", info_path.display())))?;
+    let info = read_info(adapter_dir)?;
     let base_path = base_dir.join("model.safetensors");
     if file_sha256(&base_path)? != info.base_sha256 {
         return Err(TrainError::Config(format!(
@@ -158,7 +155,15 @@ pub fn load_adapted(base_dir: &Path, adapter_dir: &Path, device: &Device) -> Res
     Ok(model)
 }
 
-fn read_model_config(dir: &Path) -> Result<ModelConfig, TrainError> {
+/// An adapter folder's `adapter.json`.
+pub fn read_info(adapter_dir: &Path) -> Result<AdapterInfo, TrainError> {
+    let path = adapter_dir.join("adapter.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+}
+
+/// A model or run folder's `model.json`.
+pub fn read_model_config(dir: &Path) -> Result<ModelConfig, TrainError> {
     let path = dir.join("model.json");
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
     serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))

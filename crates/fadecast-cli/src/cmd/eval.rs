@@ -221,9 +221,5 @@ fn score(a: Args) -> anyhow::Result<()> {
 
 /// The cells an adapter was trained on (from its `adapter.json`).
 fn adapter_cells(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let path = dir.join("adapter.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let info: fadecast_model::lora::AdapterInfo =
-        serde_json::from_str(&text).with_context(|| format!("{}: not an adapter description", path.display()))?;
-    Ok(info.cells)
+    Ok(fadecast_model::lora::read_info(dir).map_err(anyhow::Error::msg)?.cells)
 }

@@ -18,8 +18,9 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Device;
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use fadecast::data::{Cell, Observation};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{input_tensors, side_channels, FadeModel, ModelConfig, SeriesNorm, N_SIDE};
@@ -99,6 +100,8 @@ pub struct Forecaster {
     pub config: ForecastConfig,
     /// The name the evaluator reports it under.
     pub name: String,
+    /// Most cells advanced together in one forward pass by [`Forecaster::forecast_many`].
+    pub batch_cells: usize,
     device: Device,
 }
 
@@ -129,7 +132,7 @@ pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Resul
 impl Forecaster {
     pub fn new(model: FadeModel, config: ForecastConfig) -> Self {
         let device = model.devices().first().cloned().unwrap_or_else(Device::flex);
-        Self { model, config, name: "universal".into(), device }
+        Self { model, config, name: "universal".into(), batch_cells: 64, device }
     }
 
     pub fn with_name(mut self, name: &str) -> Self {
@@ -157,135 +160,271 @@ impl Forecaster {
 
     /// Forecasts from a history (`cycles` increasing, at least one point) at cycles `at`.
     pub fn forecast(&self, cycles: &[f64], soh: &[f64], observation: Observation, at: &[f64]) -> Forecast {
-        assert!(!cycles.is_empty() && cycles.len() == soh.len(), "history must be non-empty, cycles and SOH aligned");
+        let request = Request { cycles, soh, observation, at };
+        self.forecast_many(std::slice::from_ref(&request)).pop().expect("one request, one forecast")
+    }
+
+    /// Forecasts many cells at once, each exactly as [`Forecaster::forecast`] would alone.
+    ///
+    /// Cells whose contexts hold the same number of patches advance in lockstep (their re-anchoring
+    /// steps coincide), up to `batch_cells` of them per forward pass; a cell leaves the batch when it
+    /// stops. Batches run in parallel on the rayon pool (`RAYON_NUM_THREADS`).
+    pub fn forecast_many(&self, requests: &[Request]) -> Vec<Forecast> {
+        let rollouts: Vec<Rollout> = requests.iter().map(|r| Rollout::new(self, r)).collect();
+        let context: Vec<usize> = rollouts.iter().map(|r| r.n_patches).collect();
+        let mut order: Vec<usize> = (0..rollouts.len()).collect();
+        order.sort_by_key(|&i| context[i]);
+        // Move the rollouts into batches of equal context length, roll each batch out, move back.
+        let mut slots: Vec<Option<Rollout>> = rollouts.into_iter().map(Some).collect();
+        let mut batches: Vec<Vec<(usize, Rollout)>> = Vec::new();
+        for group in order.chunk_by(|&a, &b| context[a] == context[b]) {
+            for chunk in group.chunks(self.batch_cells.max(1)) {
+                batches.push(chunk.iter().map(|&i| (i, slots[i].take().expect("each cell once"))).collect());
+            }
+        }
+        batches.par_iter_mut().for_each(|batch| self.roll_out(batch));
+        for (i, r) in batches.into_iter().flatten() {
+            slots[i] = Some(r);
+        }
+        slots.into_iter().map(|r| r.expect("every cell rolled out").finish(self.model.config.median_index())).collect()
+    }
+
+    /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
+    fn roll_out(&self, batch: &mut [(usize, Rollout)]) {
         let mc = &self.model.config;
-        let (p, levels) = (mc.patch_len, mc.quantiles.clone());
-        let q = levels.len();
+        let (p, q) = (mc.patch_len, mc.quantiles.len());
+        let rows = self.rows();
+        let n_patches = batch[0].1.n_patches;
+        let mut active: Vec<usize> = (0..batch.len()).collect();
+
+        // Encode every context once (each row keeps its own normalisation).
+        let encode = |batch: &[(usize, Rollout)], active: &[usize], patches: usize, first: isize| {
+            let (mut z, mut side) = (Vec::new(), Vec::new());
+            for &c in active {
+                batch[c].1.inputs(patches, first, p, &mut z, &mut side);
+            }
+            input_tensors(&z, &side, p, &self.device)
+        };
+        let (x, s) = encode(batch, &active, n_patches, -(n_patches as isize));
+        let mut cache = self.model.new_cache();
+        let mut out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, n, P, Q]
+        let mut positions = n_patches;
+
+        // Roll out. Once the rows have filled the model's context window they are re-anchored:
+        // their last `reanchor_patches` patches become a fresh context, normalised on themselves
+        // and encoded anew. Every position then stays inside what training showed (a context of
+        // k patches normalised on itself, predictions up to `max_context_patches`), however far
+        // the rollout goes and however far SOH has fallen from the original context.
+        for step in 0..self.config.max_rollout_patches {
+            let last = out.dims()[1] - 1;
+            let next: Vec<f32> = out.narrow(1, last, 1).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"); // [A·R, 1, P, Q]
+            let per_cell = rows * p * q;
+            let mut kept_rows: Vec<i64> = Vec::new();
+            let mut still = Vec::new();
+            for (k, &c) in active.iter().enumerate() {
+                let cell = &mut batch[c].1;
+                cell.push(&next[k * per_cell..(k + 1) * per_cell], step, self);
+                let last_step = step + 1 == self.config.max_rollout_patches;
+                if !cell.should_stop(mc.median_index(), self.config.eol_threshold) && !last_step {
+                    still.push(c);
+                    kept_rows.extend((0..rows).map(|r| (k * rows + r) as i64));
+                }
+            }
+            if still.is_empty() {
+                break;
+            }
+            let reanchor = positions + 1 > mc.max_context_patches;
+            if still.len() < active.len() && !reanchor {
+                // Finished cells leave the batch: drop their rows from the cache.
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(kept_rows, [still.len() * rows]), &self.device);
+                for (k, v) in cache.layers.iter_mut().flatten() {
+                    *k = k.clone().select(0, idx.clone());
+                    *v = v.clone().select(0, idx.clone());
+                }
+            }
+            active = still;
+            if reanchor {
+                let keep = self.config.reanchor_patches.clamp(1, mc.max_context_patches - 1);
+                for &c in &active {
+                    batch[c].1.reanchor(keep * p, mc.min_scale);
+                }
+                let (x, s) = encode(batch, &active, keep, step as isize + 1 - keep as isize);
+                cache = self.model.new_cache();
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, keep, P, Q]
+                positions = keep;
+            } else {
+                let (mut z, mut side) = (Vec::new(), Vec::new());
+                for &c in &active {
+                    let cell = &batch[c].1;
+                    z.extend(cell.feed.iter().cloned());
+                    side.extend(cell.norms.iter().map(|n| vec![side_channels(cell.spacing, n, cell.patch_start(step as isize))]));
+                }
+                let (x, s) = input_tensors(&z, &side, p, &self.device);
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, 1, P, Q]
+                positions += 1;
+            }
+        }
+    }
+
+    /// Rows per cell in a batch: one per quantile path, or one median path.
+    fn rows(&self) -> usize {
+        match self.config.feedback {
+            Feedback::OwnQuantile => self.model.config.quantiles.len(),
+            Feedback::Median => 1,
+        }
+    }
+}
+
+/// One cell to forecast: its history (cycles increasing, at least one point) and the cycles asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub cycles: &'a [f64],
+    pub soh: &'a [f64],
+    pub observation: Observation,
+    pub at: &'a [f64],
+}
+
+/// One cell's rollout in progress: its grid, its rows (paths fed back) and what they produced.
+struct Rollout {
+    origin: f64,
+    spacing: f64,
+    /// Context patches (equal within a batch).
+    n_patches: usize,
+    patch_len: usize,
+    /// The last requested cycle (at least the origin).
+    horizon: f64,
+    observed_eol: Option<f64>,
+    last_soh: f64,
+    at: Vec<f64>,
+    levels: Vec<f64>,
+    eol_threshold: f64,
+    /// Per row: raw SOH on the grid (context, then its own rollout), its normalisation, and the
+    /// normalised patch it feeds back next.
+    series: Vec<Vec<f64>>,
+    norms: Vec<SeriesNorm>,
+    feed: Vec<Vec<f32>>,
+    /// Grid cycles after the origin and, per quantile level, SOH along its path.
+    grid: Vec<f64>,
+    paths: Vec<Vec<f64>>,
+}
+
+impl Rollout {
+    /// Steps 1 and 2 of the module docs: the grid ending at the origin and the context on it.
+    fn new(f: &Forecaster, r: &Request) -> Self {
+        let (cycles, soh) = (r.cycles, r.soh);
+        assert!(!cycles.is_empty() && cycles.len() == soh.len(), "history must be non-empty, cycles and SOH aligned");
+        let mc = &f.model.config;
+        let p = mc.patch_len;
         let origin = cycles[cycles.len() - 1];
-        let threshold = self.config.eol_threshold;
-
-        // Already at end of life: nothing to roll out for the EOL, but the trajectory is still asked for.
-        let observed_eol = crate::forecast::first_crossing(cycles, soh, threshold);
-
-        // 1. Grid ending at the origin, whole patches, at most the model's context.
-        let base = grid_spacing(cycles, observation, self.config.checkup_subdivide);
+        let base = grid_spacing(cycles, r.observation, f.config.checkup_subdivide);
         let points = |spacing: f64| ((origin - cycles[0]) / spacing + 1e-9).floor() as usize + 1;
-        let stride = self
+        let stride = f
             .config
             .strides
             .iter()
             .copied()
-            .filter(|&s| s >= 1 && points(base * s as f64) / p >= self.config.min_context_patches)
+            .filter(|&s| s >= 1 && points(base * s as f64) / p >= f.config.min_context_patches)
             .max()
             .unwrap_or(1);
         let spacing = base * stride as f64;
-        let available = points(spacing);
-        let n_patches = (available / p).clamp(1, mc.max_context_patches);
+        let n_patches = (points(spacing) / p).clamp(1, mc.max_context_patches);
+        // A history shorter than one patch is padded at the front with its first value.
         let ctx: Vec<f64> = (0..n_patches * p)
             .map(|i| {
                 let back = (n_patches * p - 1 - i) as f64;
                 interpolate(cycles, soh, (origin - back * spacing).max(cycles[0]))
             })
             .collect();
-        let ctx_start = origin - (n_patches * p - 1) as f64 * spacing;
+        let rows = f.rows();
+        Self {
+            origin,
+            spacing,
+            n_patches,
+            patch_len: p,
+            horizon: r.at.iter().copied().fold(origin, f64::max),
+            // Already at end of life: nothing to roll out for the EOL, but the trajectory is still asked for.
+            observed_eol: first_crossing(cycles, soh, f.config.eol_threshold),
+            last_soh: soh[soh.len() - 1],
+            at: r.at.to_vec(),
+            levels: mc.quantiles.clone(),
+            eol_threshold: f.config.eol_threshold,
+            norms: vec![SeriesNorm::from_context(&ctx, mc.min_scale); rows],
+            series: vec![ctx; rows],
+            feed: vec![Vec::new(); rows],
+            grid: Vec::new(),
+            paths: vec![Vec::new(); mc.quantiles.len()],
+        }
+    }
 
-        // 2. Encode the context once per path (each path keeps its own normalisation: see 3).
-        let rows = match self.config.feedback {
-            Feedback::OwnQuantile => q,
-            Feedback::Median => 1,
-        };
-        let patch_start = |t: isize| origin + (t * p as isize + 1) as f64 * spacing; // t < 0: context patches
-        let first_ctx_patch = -(n_patches as isize);
-        debug_assert!((patch_start(first_ctx_patch) - ctx_start).abs() < 1e-6 * spacing.max(1.0));
-        // Per path: its raw SOH on the grid (context, then its own rollout) and its normalisation.
-        let mut series: Vec<Vec<f64>> = vec![ctx.clone(); rows];
-        let mut norms = vec![SeriesNorm::from_context(&ctx, mc.min_scale); rows];
-        let encode = |series: &[Vec<f64>], norms: &[SeriesNorm], patches: usize, first: isize| {
-            let z: Vec<Vec<f32>> = series
-                .iter()
-                .zip(norms)
-                .map(|(s, n)| s[s.len() - patches * p..].iter().map(|&v| n.normalise(v) as f32).collect())
-                .collect();
-            let side: Vec<Vec<[f32; N_SIDE]>> = norms
-                .iter()
-                .map(|n| (0..patches).map(|t| side_channels(spacing, n, patch_start(first + t as isize))).collect())
-                .collect();
-            input_tensors(&z, &side, p, &self.device)
-        };
-        let (x, s) = encode(&series, &norms, n_patches, first_ctx_patch);
-        let mut cache = self.model.new_cache();
-        let mut out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, n, P, Q]
-        let mut positions = n_patches;
+    /// Cycle where patch `t` starts (t < 0: context patches, t = 0 the first predicted one).
+    fn patch_start(&self, t: isize) -> f64 {
+        self.origin + (t * self.patch_len as isize + 1) as f64 * self.spacing
+    }
 
-        // 3. Roll out. Once a path has filled the model's context window it is re-anchored: its
-        //    last `reanchor_patches` patches become a fresh context, normalised on themselves and
-        //    encoded anew. Every position then stays inside what training showed (a context of
-        //    k patches normalised on itself, predictions up to `max_context_patches`), however
-        //    far the rollout goes and however far SOH has fallen from the original context.
-        let horizon = at.iter().copied().fold(origin, f64::max);
-        let max_steps = self.config.max_rollout_patches;
-        let median = mc.median_index();
-        let mut grid = Vec::new();
-        let mut paths = vec![Vec::new(); q];
-        for step in 0..max_steps {
-            let last = out.dims()[1] - 1;
-            let next: Vec<f32> = out.narrow(1, last, 1).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"); // [R, 1, P, Q]
-            let mut feed = vec![vec![0f32; p]; rows];
-            for i in 0..p {
-                grid.push(origin + (step * p + i + 1) as f64 * spacing);
-                for (level, path) in paths.iter_mut().enumerate() {
-                    let row = if rows == 1 { 0 } else { level };
-                    // Capacity cannot go below zero, whatever the extrapolation says.
-                    path.push(norms[row].denormalise(next[(row * p + i) * q + level] as f64).max(0.0));
-                }
-                for (r, f) in feed.iter_mut().enumerate() {
-                    let level = if rows == 1 { median } else { r };
-                    f[i] = next[(r * p + i) * q + level];
-                }
-            }
-            for (r, f) in feed.iter().enumerate() {
-                let norm = norms[r];
-                series[r].extend(f.iter().map(|&z| norm.denormalise(z as f64)));
-            }
-            let end = *grid.last().expect("one patch pushed");
-            let covered = end >= horizon;
-            let crossed = |path: &Vec<f64>| path.iter().position(|&v| v <= threshold).map(|i| grid[i]);
-            let all_crossed = observed_eol.is_some() || paths.iter().all(|path| crossed(path).is_some());
-            // A slow upper path need not be followed for ever: once the median has crossed, three
-            // times its remaining life is enough (the interval's upper end is then left open).
-            let far_enough = crossed(&paths[median]).is_some_and(|e| end - origin >= 3.0 * (e - origin));
-            if (covered && (all_crossed || far_enough)) || step + 1 == max_steps {
-                break;
-            }
-            if positions + 1 > mc.max_context_patches {
-                let keep = self.config.reanchor_patches.clamp(1, mc.max_context_patches - 1);
-                for r in 0..rows {
-                    norms[r] = SeriesNorm::from_context(&series[r][series[r].len() - keep * p..], mc.min_scale);
-                }
-                let (x, s) = encode(&series, &norms, keep, step as isize + 1 - keep as isize);
-                cache = self.model.new_cache();
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, keep, P, Q]
-                positions = keep;
-            } else {
-                let side: Vec<Vec<[f32; N_SIDE]>> = norms.iter().map(|n| vec![side_channels(spacing, n, patch_start(step as isize))]).collect();
-                let (x, s) = input_tensors(&feed, &side, p, &self.device);
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [R, 1, P, Q]
-                positions += 1;
+    /// Appends each row's last `patches` patches, normalised, and their side channels.
+    fn inputs(&self, patches: usize, first: isize, p: usize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
+        for (s, n) in self.series.iter().zip(&self.norms) {
+            z.push(s[s.len() - patches * p..].iter().map(|&v| n.normalise(v) as f32).collect());
+            side.push((0..patches).map(|t| side_channels(self.spacing, n, self.patch_start(first + t as isize))).collect());
+        }
+    }
+
+    /// Takes one predicted patch per row (`next`: [R, P, Q] normalised): extends the grid and the
+    /// paths, and sets each row's feedback.
+    fn push(&mut self, next: &[f32], step: usize, f: &Forecaster) {
+        let (p, q) = (self.patch_len, self.levels.len());
+        let rows = self.series.len();
+        let median = f.model.config.median_index();
+        for r in 0..rows {
+            self.feed[r] = (0..p).map(|i| next[(r * p + i) * q + if rows == 1 { median } else { r }]).collect();
+        }
+        for i in 0..p {
+            self.grid.push(self.origin + (step * p + i + 1) as f64 * self.spacing);
+            for (level, path) in self.paths.iter_mut().enumerate() {
+                let row = if rows == 1 { 0 } else { level };
+                // Capacity cannot go below zero, whatever the extrapolation says.
+                path.push(self.norms[row].denormalise(next[(row * p + i) * q + level] as f64).max(0.0));
             }
         }
+        for r in 0..rows {
+            let norm = self.norms[r];
+            let fed: Vec<f64> = self.feed[r].iter().map(|&z| norm.denormalise(z as f64)).collect();
+            self.series[r].extend(fed);
+        }
+    }
 
-        // 4. Read off the requested cycles, end of life and remaining life.
-        let last_soh = soh[soh.len() - 1];
+    /// Step 3's stopping rule: the requested cycles are covered and every path has crossed the
+    /// threshold — or the median has, and the rollout is three times its remaining life long (a
+    /// slow upper path need not be followed for ever; the interval's upper end is then left open).
+    fn should_stop(&self, median: usize, threshold: f64) -> bool {
+        let end = *self.grid.last().expect("one patch pushed");
+        let crossed = |path: &Vec<f64>| path.iter().position(|&v| v <= threshold).map(|i| self.grid[i]);
+        let covered = end >= self.horizon;
+        let all_crossed = self.observed_eol.is_some() || self.paths.iter().all(|path| crossed(path).is_some());
+        let far_enough = crossed(&self.paths[median]).is_some_and(|e| end - self.origin >= 3.0 * (e - self.origin));
+        covered && (all_crossed || far_enough)
+    }
+
+    /// Renormalises every row on its last `points` grid points (a fresh context).
+    fn reanchor(&mut self, points: usize, min_scale: f64) {
+        for (s, n) in self.series.iter().zip(self.norms.iter_mut()) {
+            *n = SeriesNorm::from_context(&s[s.len() - points..], min_scale);
+        }
+    }
+
+    /// Step 4: reads off the requested cycles, end of life and remaining life.
+    fn finish(self, median: usize) -> Forecast {
+        let (origin, threshold) = (self.origin, self.eol_threshold);
         let path_eol = |path: &Vec<f64>| {
-            let gx: Vec<f64> = std::iter::once(origin).chain(grid.iter().copied()).collect();
-            let gy: Vec<f64> = std::iter::once(last_soh).chain(path.iter().copied()).collect();
+            let gx: Vec<f64> = std::iter::once(origin).chain(self.grid.iter().copied()).collect();
+            let gy: Vec<f64> = std::iter::once(self.last_soh).chain(path.iter().copied()).collect();
             first_crossing(&gx, &gy, threshold)
         };
-        let eol = match observed_eol {
+        let eol = match self.observed_eol {
             Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
             None => {
                 // The interval spans every path's crossing; a path that never crossed leaves it open.
-                let crossings: Vec<Option<f64>> = paths.iter().map(path_eol).collect();
+                let crossings: Vec<Option<f64>> = self.paths.iter().map(path_eol).collect();
                 let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
                 let lower = reached.iter().copied().reduce(f64::min);
                 let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
@@ -296,17 +435,17 @@ impl Forecaster {
         let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };
         let mut f = Forecast {
             origin,
-            quantile_levels: levels,
-            at: at.to_vec(),
+            quantile_levels: self.levels,
+            at: self.at.clone(),
             values: Vec::new(),
-            grid,
-            paths,
-            origin_soh: last_soh,
+            grid: self.grid,
+            paths: self.paths,
+            origin_soh: self.last_soh,
             eol_threshold: threshold,
             eol,
             rul,
         };
-        f.values = f.read_at(at);
+        f.values = f.read_at(&self.at);
         f
     }
 }
@@ -357,15 +496,27 @@ impl fadecast::eval::Forecaster for Forecaster {
     }
 
     fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {
-        let f = Forecaster::forecast(self, ctx.cycles(), ctx.soh(), ctx.observation, at);
-        // The model's level nearest each of the evaluator's (they match under the default config).
-        let level = |target: f64| {
-            let i = (0..f.quantile_levels.len())
-                .min_by(|&a, &b| (f.quantile_levels[a] - target).abs().total_cmp(&(f.quantile_levels[b] - target).abs()))
-                .expect("at least one level");
-            f.values[i].clone()
-        };
-        let [lo, mid, hi] = fadecast::eval::forecaster::QUANTILE_LEVELS;
-        fadecast::eval::forecaster::sanitise(fadecast::eval::Quantiles { p10: level(lo), p50: level(mid), p90: level(hi) })
+        evaluator_quantiles(&Forecaster::forecast(self, ctx.cycles(), ctx.soh(), ctx.observation, at))
     }
+
+    /// Batched across contexts (see [`Forecaster::forecast_many`]).
+    fn forecast_many(&self, requests: &[(&fadecast::eval::Context, &[f64])]) -> Vec<fadecast::eval::Quantiles> {
+        let inputs: Vec<Request> = requests
+            .iter()
+            .map(|(ctx, at)| Request { cycles: ctx.cycles(), soh: ctx.soh(), observation: ctx.observation, at })
+            .collect();
+        Forecaster::forecast_many(self, &inputs).into_iter().map(|f| evaluator_quantiles(&f)).collect()
+    }
+}
+
+/// The model's levels nearest each of the evaluator's (they match under the default config).
+fn evaluator_quantiles(f: &Forecast) -> fadecast::eval::Quantiles {
+    let level = |target: f64| {
+        let i = (0..f.quantile_levels.len())
+            .min_by(|&a, &b| (f.quantile_levels[a] - target).abs().total_cmp(&(f.quantile_levels[b] - target).abs()))
+            .expect("at least one level");
+        f.values[i].clone()
+    };
+    let [lo, mid, hi] = fadecast::eval::forecaster::QUANTILE_LEVELS;
+    fadecast::eval::forecaster::sanitise(fadecast::eval::Quantiles { p10: level(lo), p50: level(mid), p90: level(hi) })
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster};
+use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster, Request};
 use fadecast_model::model::{FadeModel, N_SIDE};
 use fadecast_model::windows::{WindowConfig, WindowSampler};
 
@@ -190,4 +190,39 @@ fn a_rollout_far_past_the_context_window_re_anchors_and_stays_sound() {
     }
     // Same weights and history: the same forecast (re-anchoring is deterministic).
     assert_eq!(forecaster.forecast_cell(&cell, 60, &at), f);
+}
+
+#[test]
+fn forecasting_many_cells_at_once_gives_each_its_own_forecast() {
+    let _serial = common::seeded();
+    let cfg = ForecastConfig { strides: vec![1], eol_threshold: 0.97, ..ForecastConfig::default() };
+    let mut forecaster = Forecaster::new(tiny(12), cfg);
+    // Different context lengths (batches of their own), lives (cells leave the batch at different
+    // steps), horizons, and one cell already at end of life.
+    let cells: Vec<_> = (0..7).map(|i| common::synthetic_cell(i, 25.0 + 5.0 * i as f64, 150 + 40 * i)).collect();
+    let origins = [30, 60, 60, 61, 90, 120, 300];
+    let histories: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = cells
+        .iter()
+        .zip(origins)
+        .enumerate()
+        .map(|(i, (c, n))| {
+            let h = &c.cycles[..n];
+            (h.iter().map(|o| o.cycle).collect(), h.iter().map(|o| o.soh).collect(), vec![n as f64 + 30.0 * i as f64])
+        })
+        .collect();
+    let requests: Vec<Request> = histories
+        .iter()
+        .map(|(cycles, soh, at)| Request { cycles, soh, observation: fadecast::data::Observation::PerCycle, at })
+        .collect();
+    let alone: Vec<_> = requests.iter().map(|r| forecaster.forecast(r.cycles, r.soh, r.observation, r.at)).collect();
+    for batch in [2, 3, 64] {
+        forecaster.batch_cells = batch;
+        let many = forecaster.forecast_many(&requests);
+        for (i, (m, a)) in many.iter().zip(&alone).enumerate() {
+            assert_eq!(m.grid, a.grid, "cell {i}, batches of {batch}: same rollout length");
+            let diff = m.paths.iter().flatten().zip(a.paths.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(diff < 1e-5, "cell {i}, batches of {batch}: paths differ by {diff}");
+        }
+    }
+    assert!(alone.windows(2).any(|w| w[0].grid.len() != w[1].grid.len()), "cells stop at different steps");
 }

@@ -7,8 +7,10 @@ use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
 use fadecast::import::cyclers::Format;
-use fadecast_model::forecast::Forecast;
-use rayon::prelude::*;
+use fadecast_model::forecast::{Forecast, Request};
+
+/// Cells per progress-bar update (each chunk is itself batched across cells).
+const PROGRESS_CHUNK: usize = 1024;
 use serde_json::json;
 
 #[derive(clap::Args)]
@@ -81,21 +83,36 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold)?;
     let cells = super::model::load_cells(&a.input, format, &a.map)?;
 
+    // Forecast in batches (so the progress bar moves), each batched across cells by the model.
     let pb = super::util::progress(cells.len() as u64, "forecasting");
-    let results: Vec<CellForecast> = cells
-        .into_par_iter()
-        .map(|cell| {
-            let origin = cell.cycles.last().expect("importers never yield empty cells").cycle;
-            let at: Vec<f64> = a.horizon.map(|h| vec![origin + h]).unwrap_or_default();
-            let f = model.forecast_cell(&cell, cell.cycles.len(), &at);
+    let mut results: Vec<CellForecast> = Vec::with_capacity(cells.len());
+    let mut rest = cells.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<Cell> = rest.by_ref().take(PROGRESS_CHUNK).collect();
+        let histories: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = chunk
+            .iter()
+            .map(|cell| {
+                let origin = cell.cycles.last().expect("importers never yield empty cells").cycle;
+                let at: Vec<f64> = a.horizon.map(|h| vec![origin + h]).unwrap_or_default();
+                (cell.cycles.iter().map(|c| c.cycle).collect(), cell.cycles.iter().map(|c| c.soh).collect(), at)
+            })
+            .collect();
+        let requests: Vec<Request> = chunk
+            .iter()
+            .zip(&histories)
+            .map(|(cell, (cycles, soh, at))| Request { cycles, soh, observation: cell.meta.observation, at })
+            .collect();
+        let forecasts = model.forecast_many(&requests);
+        for (cell, f) in chunk.into_iter().zip(forecasts) {
+            let origin = f.origin;
             let end = f.grid.last().copied().unwrap_or(origin);
             let step = a.every.filter(|s| *s > 0.0).unwrap_or_else(|| nice_step((end - origin) / 50.0));
             let cycles: Vec<f64> = (1..).map(|k| origin + k as f64 * step).take_while(|c| *c <= end + 1e-9).collect();
             let values = f.read_at(&cycles);
-            pb.inc(1);
-            CellForecast { cell, forecast: f, cycles, values }
-        })
-        .collect();
+            results.push(CellForecast { cell, forecast: f, cycles, values });
+        }
+        pb.inc(requests.len() as u64);
+    }
     pb.finish_and_clear();
 
     if let Some(path) = &a.plot {

@@ -73,9 +73,9 @@ pub fn import_dataset(
     let mut cells = Vec::with_capacity(raws.len());
     let mut stats = Vec::with_capacity(raws.len());
     let mut report = DatasetReport { dataset: d.name.to_string(), ..Default::default() };
-    for raw in raws {
-        report.eol_labels_attached += raw.meta.eol_cycle_label.is_some() as usize;
-        let (cell, s) = clean(raw, d.clean)?;
+    report.eol_labels_attached = raws.iter().filter(|r| r.meta.eol_cycle_label.is_some()).count();
+    let cleaned: Vec<(Cell, CleanStats)> = raws.into_par_iter().map(|raw| clean(raw, d.clean)).collect::<Result<_>>()?;
+    for (cell, s) in cleaned {
         report.cells += 1;
         report.cycle_rows += cell.cycles.len();
         report.rows_read += s.rows_read;
@@ -177,8 +177,11 @@ pub fn build(
         datasets,
     };
     write_dir_atomically(out, |tmp| {
-        store::write_parquet(&tmp.join(store::CELLS_FILE), &store::cell_batch(&cells, Some(&stats))?)?;
-        store::write_parquet(&tmp.join(store::CYCLES_FILE), &store::cycle_batch(&cells)?)?;
+        let (a, b) = rayon::join(
+            || store::write_parquet(&tmp.join(store::CELLS_FILE), &store::cell_batch(&cells, Some(&stats))?),
+            || store::write_parquet(&tmp.join(store::CYCLES_FILE), &store::cycle_batch(&cells)?),
+        );
+        a.and(b)?;
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
         std::fs::write(tmp.join(MANIFEST_FILE), json).map_err(|e| ImportError::io(tmp.join(MANIFEST_FILE), e))
     })?;

@@ -24,7 +24,7 @@ use crate::import::CleanStats;
 pub const CELLS_FILE: &str = "cells.parquet";
 pub const CYCLES_FILE: &str = "cycles.parquet";
 
-fn text(v: impl IntoIterator<Item = Option<String>>) -> ArrayRef {
+fn text<S: AsRef<str>>(v: impl IntoIterator<Item = Option<S>>) -> ArrayRef {
     Arc::new(v.into_iter().collect::<StringArray>())
 }
 fn num(v: impl IntoIterator<Item = Option<f64>>) -> ArrayRef {
@@ -86,8 +86,8 @@ pub fn cell_batch(cells: &[Cell], stats: Option<&[CleanStats]>) -> Result<Record
 pub fn cycle_batch(cells: &[Cell]) -> Result<RecordBatch> {
     let rows = || cells.iter().flat_map(|c| c.cycles.iter().map(move |y| (&c.meta, y)));
     let mut cols: Vec<(&str, ArrayRef)> = vec![
-        ("dataset", text(rows().map(|(m, _)| Some(m.dataset.clone())))),
-        ("cell_id", text(rows().map(|(m, _)| Some(m.cell_id.clone())))),
+        ("dataset", text(rows().map(|(m, _)| Some(m.dataset.as_str())))),
+        ("cell_id", text(rows().map(|(m, _)| Some(m.cell_id.as_str())))),
         ("cycle", num(rows().map(|(_, y)| Some(y.cycle)))),
         ("capacity_ah", num(rows().map(|(_, y)| y.capacity_ah))),
         ("soh", num(rows().map(|(_, y)| Some(y.soh)))),

@@ -6,6 +6,8 @@
 //! observations up to the origin only (see [`Context::new`]); the rest of the cell never reaches
 //! the forecaster. The cycles to forecast are the only thing it learns about the future.
 
+use rayon::prelude::*;
+
 use crate::data::{Cell, Observation};
 
 /// The quantile levels every forecast carries.
@@ -92,6 +94,11 @@ pub trait Forecaster: Send + Sync {
     fn probabilistic(&self) -> bool;
     /// SOH quantiles at each of `at` (cycles after the origin, increasing).
     fn forecast(&self, ctx: &Context, at: &[f64]) -> Quantiles;
+    /// Many forecasts at once, in order; the same as calling [`Forecaster::forecast`] on each.
+    /// A model that batches across contexts overrides it; the default runs them in parallel.
+    fn forecast_many(&self, requests: &[(&Context, &[f64])]) -> Vec<Quantiles> {
+        requests.par_iter().map(|(ctx, at)| self.forecast(ctx, at)).collect()
+    }
     /// The hyperparameters it was tuned to, in words (reported beside its metrics).
     fn settings(&self) -> String {
         String::new()

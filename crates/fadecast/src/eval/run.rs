@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::forecaster::{sanitise, Forecaster, Quantiles};
+use super::forecaster::{sanitise, Context, Forecaster, Quantiles};
 use super::metrics::{dataset_metrics, eol_prediction, macro_metrics, CellMetrics, DatasetMetrics, MacroMetrics, PointSums};
 use super::split::Split;
 use super::tasks::{windows, Target, Task, Window};
@@ -113,10 +112,12 @@ pub struct Selected<'a> {
 pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored, String> {
     let keep = |i: usize| sel.selection.includes(sel.splits[i]);
     let ws: Vec<Window> = windows(sel.cells, task, keep);
-    let forecasts: Vec<Quantiles> = ws
-        .par_iter()
-        .map(|w| {
-            let q = f.forecast(&w.context, w.target.query());
+    let requests: Vec<(&Context, &[f64])> = ws.iter().map(|w| (&w.context, w.target.query())).collect();
+    let forecasts: Vec<Quantiles> = f
+        .forecast_many(&requests)
+        .into_iter()
+        .zip(&ws)
+        .map(|(q, w)| {
             if q.p10.len() != w.target.query().len() || q.p50.len() != q.p10.len() || q.p90.len() != q.p10.len() {
                 return Err(format!(
                     "model `{}` returned {} values for {} requested cycles (cell {})",

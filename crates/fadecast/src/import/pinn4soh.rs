@@ -28,6 +28,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use super::read::{files_with_suffix, Table};
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, Descriptor};
@@ -64,8 +66,9 @@ pub fn import(dir: &Path, ds: &Dataset) -> Result<Vec<RawCell>> {
     let cells_path = dir.join("cells.csv");
     let records = read_cells_csv(&cells_path)?;
     check_every_file_is_listed(dir, &records)?;
+    // Cells are independent files: parse them in parallel (collect keeps cells.csv's order).
     records
-        .iter()
+        .par_iter()
         .map(|rec| {
             let mut meta = meta_from_cells_csv(ds.name, rec)?;
             meta.source = Some(format!(

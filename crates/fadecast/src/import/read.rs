@@ -70,23 +70,23 @@ impl<R: Read> Read for StripCr<R> {
             return Ok(off);
         }
         let total = n + off;
+        // Move the bytes between `\r`s in whole runs (a CRLF file has one per line), not one by one.
         let mut w = 0;
         let mut i = 0;
-        while i < total {
-            let b = buf[i];
-            i += 1;
-            if b == b'\r' {
-                if i == total {
-                    self.pending_cr = true;
-                    continue;
-                }
-                if buf[i] == b'\n' {
-                    continue;
-                }
+        while let Some(k) = buf[i..total].iter().position(|&b| b == b'\r') {
+            let cr = i + k;
+            buf.copy_within(i..cr, w);
+            w += cr - i;
+            i = cr + 1;
+            if i == total {
+                self.pending_cr = true; // decided by the next chunk
+            } else if buf[i] != b'\n' {
+                buf[w] = b'\r'; // a lone `\r` is data
+                w += 1;
             }
-            buf[w] = b;
-            w += 1;
         }
+        buf.copy_within(i..total, w);
+        w += total - i;
         if w == 0 {
             // Only a held-back `\r`: read on so that 0 still means end of file.
             return self.read(buf);

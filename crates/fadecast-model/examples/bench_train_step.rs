@@ -1,0 +1,91 @@
+//! Training-step benchmark (driven by `bench/run.sh`; not part of the product).
+//!
+//! ```text
+//! bench_train_step --corpus out/corpus --steps 20 --out out/bench
+//! ```
+//!
+//! Draws one batch of `batch_size` windows (default config) from the corpus and times `--steps`
+//! optimisation steps on it — forward, quantile + contrastive loss, backward, per-parameter
+//! clipping, AdamW at a constant learning rate — exactly the work of one step of `fadecast train`
+//! once its windows are drawn. The first step is a warm-up and is not timed. Writes the initial
+//! weights (`train_init.safetensors`) and the batch with the losses it saw (`train_batch.json`) so
+//! the PyTorch reference can run the same steps. One JSON line of figures on stdout.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use fadecast_model::train::{batch_loss, make_batch, plan_contrastive, scalar, TrainConfig, Trainer};
+use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler, DESC_DIM};
+use fadecast_model::Device;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str, default: &str| -> String {
+        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
+    };
+    let corpus = PathBuf::from(flag("--corpus", "out/corpus"));
+    let steps: usize = flag("--steps", "20").parse().expect("--steps N");
+    let out = PathBuf::from(flag("--out", "out/bench"));
+    let cfg = TrainConfig::default();
+
+    let cells = fadecast::corpus::read_corpus(&corpus).expect("reading the corpus");
+    let sampler = WindowSampler::new(&cells, &cfg.model, &cfg.windows);
+    let scaler = DescriptorScaler::fit(&sampler.sample_many(cfg.scaler_windows, cfg.seed ^ 1));
+    let windows = sampler.sample_many(cfg.batch_size, cfg.seed);
+    let examples: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
+    let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| scaler.apply(w)).collect();
+    let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
+    let plan = plan_contrastive(&desc, &masks, cfg.min_common_descriptors);
+
+    let device = Device::flex().autodiff();
+    device.seed(cfg.seed);
+    let mut model = cfg.model.init(&device);
+    std::fs::create_dir_all(&out).expect("creating the output folder");
+    fadecast_model::forecast::save_weights(&model.valid(), &out.join("train_init.safetensors")).expect("saving the weights");
+    let mut trainer = Trainer::new(&cfg, device.clone()).expect("optimizer");
+
+    let (mut losses, mut timed) = (Vec::new(), 0.0);
+    for step in 0..steps.max(2) {
+        let started = Instant::now();
+        let batch = make_batch(&examples, &cfg.model, &device);
+        let (loss, _, _) = batch_loss(&model, batch, Some(&plan), &cfg);
+        losses.push(scalar(&loss));
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = trainer.optim.step(cfg.lr, model, grads);
+        if step > 0 {
+            timed += started.elapsed().as_secs_f64();
+        }
+    }
+    let flat = |f: &dyn Fn(&Example) -> Vec<f32>| -> Vec<f32> { examples.iter().flat_map(f).collect() };
+    let (n, b) = (cfg.model.max_context_patches, examples.len());
+    let mask: Vec<f32> = examples.iter().flat_map(|e| (0..n).map(move |t| if t >= e.first && t < e.valid { e.weight } else { 0.0 })).collect();
+    let batch = serde_json::json!({
+        "config": cfg,
+        "input": flat(&|e| e.input.clone()),
+        "side": flat(&|e| e.side.iter().flatten().copied().collect()),
+        "target": flat(&|e| e.target.clone()),
+        "mask": mask,
+        "valid": examples.iter().map(|e| e.valid).collect::<Vec<_>>(),
+        "positive": plan.positive,
+        "negative": plan.negative,
+        "anchors": plan.anchors,
+        "batch_size": b,
+        "lr": cfg.lr,
+        "steps": losses.len(),
+        "losses": losses,
+    });
+    fadecast::corpus::write_atomic(&out.join("train_batch.json"), batch.to_string().as_bytes()).expect("writing the batch");
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into());
+    let figures: BTreeMap<&str, serde_json::Value> = BTreeMap::from([
+        ("steps", (losses.len() - 1).into()),
+        ("seconds_per_step", (timed / (losses.len() - 1) as f64).into()),
+        ("batch", b.into()),
+        ("threads", threads.into()),
+        ("first_loss", losses[0].into()),
+        ("last_loss", losses[losses.len() - 1].into()),
+    ]);
+    println!("{}", serde_json::to_string(&figures).expect("serialisable"));
+}

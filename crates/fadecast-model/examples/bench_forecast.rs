@@ -18,12 +18,12 @@ use std::time::Instant;
 use fadecast::data::Observation;
 use fadecast_model::forecast::{ForecastConfig, Forecaster, Request};
 
+mod shared;
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: &str| -> String {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
-    };
-    match args.first().map(String::as_str) {
+    let flags = shared::Flags::from_env();
+    let flag = |name: &str, default: &str| flags.get(name, default);
+    match flags.first() {
         Some("make-cells") => make_cells(flag("--corpus", "out/corpus").into(), flag("--cells", "10000").parse().expect("--cells N"), flag("--out", "out/bench/cells.csv").into()),
         Some("run") => run(
             flag("--model", "models/default").into(),

@@ -21,11 +21,11 @@ use fadecast_model::train::{batch_loss, make_batch, plan_contrastive, scalar, Tr
 use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler, DESC_DIM};
 use fadecast_model::Device;
 
+mod shared;
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str, default: &str| -> String {
-        args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| default.to_string())
-    };
+    let flags = shared::Flags::from_env();
+    let flag = |name: &str, default: &str| flags.get(name, default);
     let corpus = PathBuf::from(flag("--corpus", "out/corpus"));
     let steps: usize = flag("--steps", "20").parse().expect("--steps N");
     let out = PathBuf::from(flag("--out", "out/bench"));

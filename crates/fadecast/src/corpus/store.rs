@@ -13,7 +13,9 @@ use arrow::array::{
 };
 use arrow::datatypes::{Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
+use rayon::prelude::*;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -85,20 +87,24 @@ pub fn cell_batch(cells: &[Cell], stats: Option<&[CleanStats]>) -> Result<Record
 /// The cycle table: one row per observation of every cell.
 pub fn cycle_batch(cells: &[Cell]) -> Result<RecordBatch> {
     let rows = || cells.iter().flat_map(|c| c.cycles.iter().map(move |y| (&c.meta, y)));
-    let mut cols: Vec<(&str, ArrayRef)> = vec![
-        ("dataset", text(rows().map(|(m, _)| Some(m.dataset.as_str())))),
-        ("cell_id", text(rows().map(|(m, _)| Some(m.cell_id.as_str())))),
-        ("cycle", num(rows().map(|(_, y)| Some(y.cycle)))),
-        ("capacity_ah", num(rows().map(|(_, y)| y.capacity_ah))),
-        ("soh", num(rows().map(|(_, y)| Some(y.soh)))),
-    ];
-    for (i, name) in DESCRIPTORS.iter().enumerate() {
-        cols.push((name, num(rows().map(|(_, y)| y.descriptors[i]))));
-    }
-    cols.push((
-        "descriptor_mask",
-        Arc::new(rows().map(|(_, y)| y.descriptor_mask()).collect::<UInt16Array>()),
-    ));
+    let names: Vec<&str> = ["dataset", "cell_id", "cycle", "capacity_ah", "soh"]
+        .into_iter()
+        .chain(DESCRIPTORS.iter().copied())
+        .chain(["descriptor_mask"])
+        .collect();
+    // Each column is one pass over every row: build them in parallel.
+    let column = |k: usize| -> ArrayRef {
+        match k {
+            0 => text(rows().map(|(m, _)| Some(m.dataset.as_str()))),
+            1 => text(rows().map(|(m, _)| Some(m.cell_id.as_str()))),
+            2 => num(rows().map(|(_, y)| Some(y.cycle))),
+            3 => num(rows().map(|(_, y)| y.capacity_ah)),
+            4 => num(rows().map(|(_, y)| Some(y.soh))),
+            k if k < 5 + N_DESCRIPTORS => num(rows().map(|(_, y)| y.descriptors[k - 5])),
+            _ => Arc::new(rows().map(|(_, y)| y.descriptor_mask()).collect::<UInt16Array>()),
+        }
+    };
+    let cols: Vec<(&str, ArrayRef)> = names.par_iter().enumerate().map(|(k, &name)| (name, column(k))).collect();
     batch(cols)
 }
 
@@ -132,9 +138,30 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     let result = (|| {
         let file = File::create(&tmp).map_err(io)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
-        w.write(batch).map_err(pq)?;
-        w.close().map_err(pq)?;
+        // One row group whose columns are encoded in parallel (ArrowWriter encodes them one by one).
+        let (mut writer, factory) =
+            ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?.into_serialized_writer().map_err(pq)?;
+        let mut leaves = Vec::new();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column).map_err(pq)?);
+        }
+        let chunks: Vec<_> = factory
+            .create_column_writers(0)
+            .map_err(pq)?
+            .into_par_iter()
+            .zip(leaves)
+            .map(|(mut w, leaf)| {
+                w.write(&leaf)?;
+                w.close()
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(pq)?;
+        let mut row_group = writer.next_row_group().map_err(pq)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group).map_err(pq)?;
+        }
+        row_group.close().map_err(pq)?;
+        writer.close().map_err(pq)?;
         std::fs::rename(&tmp, path).map_err(io)
     })();
     if result.is_err() {

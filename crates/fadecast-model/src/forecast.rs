@@ -186,7 +186,7 @@ impl Forecaster {
         for (i, r) in batches.into_iter().flatten() {
             slots[i] = Some(r);
         }
-        slots.into_iter().map(|r| r.expect("every cell rolled out").finish(self.model.config.median_index())).collect()
+        slots.into_iter().map(|r| r.expect("every cell rolled out").finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -223,9 +223,9 @@ impl Forecaster {
             let mut still = Vec::new();
             for (k, &c) in active.iter().enumerate() {
                 let cell = &mut batch[c].1;
-                cell.push(&next[k * per_cell..(k + 1) * per_cell], step, self);
+                cell.push(&next[k * per_cell..(k + 1) * per_cell], step);
                 let last_step = step + 1 == self.config.max_rollout_patches;
-                if !cell.should_stop(mc.median_index(), self.config.eol_threshold) && !last_step {
+                if !cell.should_stop() && !last_step {
                     still.push(c);
                     kept_rows.extend((0..rows).map(|r| (k * rows + r) as i64));
                 }
@@ -297,6 +297,8 @@ struct Rollout {
     last_soh: f64,
     at: Vec<f64>,
     levels: Vec<f64>,
+    /// Index of the median in `levels`.
+    median: usize,
     eol_threshold: f64,
     /// Per row: raw SOH on the grid (context, then its own rollout), its normalisation, and the
     /// normalised patch it feeds back next.
@@ -347,6 +349,7 @@ impl Rollout {
             last_soh: soh[soh.len() - 1],
             at: r.at.to_vec(),
             levels: mc.quantiles.clone(),
+            median: mc.median_index(),
             eol_threshold: f.config.eol_threshold,
             norms: vec![SeriesNorm::from_context(&ctx, mc.min_scale); rows],
             series: vec![ctx; rows],
@@ -371,10 +374,10 @@ impl Rollout {
 
     /// Takes one predicted patch per row (`next`: [R, P, Q] normalised): extends the grid and the
     /// paths, and sets each row's feedback.
-    fn push(&mut self, next: &[f32], step: usize, f: &Forecaster) {
+    fn push(&mut self, next: &[f32], step: usize) {
         let (p, q) = (self.patch_len, self.levels.len());
         let rows = self.series.len();
-        let median = f.model.config.median_index();
+        let median = self.median;
         for r in 0..rows {
             self.feed[r] = (0..p).map(|i| next[(r * p + i) * q + if rows == 1 { median } else { r }]).collect();
         }
@@ -396,7 +399,8 @@ impl Rollout {
     /// Step 3's stopping rule: the requested cycles are covered and every path has crossed the
     /// threshold — or the median has, and the rollout is three times its remaining life long (a
     /// slow upper path need not be followed for ever; the interval's upper end is then left open).
-    fn should_stop(&self, median: usize, threshold: f64) -> bool {
+    fn should_stop(&self) -> bool {
+        let (median, threshold) = (self.median, self.eol_threshold);
         let end = *self.grid.last().expect("one patch pushed");
         let crossed = |path: &Vec<f64>| path.iter().position(|&v| v <= threshold).map(|i| self.grid[i]);
         let covered = end >= self.horizon;
@@ -413,8 +417,8 @@ impl Rollout {
     }
 
     /// Step 4: reads off the requested cycles, end of life and remaining life.
-    fn finish(self, median: usize) -> Forecast {
-        let (origin, threshold) = (self.origin, self.eol_threshold);
+    fn finish(self) -> Forecast {
+        let (origin, threshold, median) = (self.origin, self.eol_threshold, self.median);
         let path_eol = |path: &Vec<f64>| {
             let gx: Vec<f64> = std::iter::once(origin).chain(self.grid.iter().copied()).collect();
             let gy: Vec<f64> = std::iter::once(self.last_soh).chain(path.iter().copied()).collect();

@@ -201,7 +201,7 @@ impl Forecaster {
         let encode = |batch: &[(usize, Rollout)], active: &[usize], patches: usize, first: isize| {
             let (mut z, mut side) = (Vec::new(), Vec::new());
             for &c in active {
-                batch[c].1.inputs(patches, first, p, &mut z, &mut side);
+                batch[c].1.inputs(patches, first, &mut z, &mut side);
             }
             input_tensors(&z, &side, p, &self.device)
         };
@@ -255,9 +255,7 @@ impl Forecaster {
             } else {
                 let (mut z, mut side) = (Vec::new(), Vec::new());
                 for &c in &active {
-                    let cell = &batch[c].1;
-                    z.extend(cell.feed.iter().cloned());
-                    side.extend(cell.norms.iter().map(|n| vec![side_channels(cell.spacing, n, cell.patch_start(step as isize))]));
+                    batch[c].1.fed_back(step, &mut z, &mut side);
                 }
                 let (x, s) = input_tensors(&z, &side, p, &self.device);
                 out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, 1, P, Q]
@@ -364,11 +362,20 @@ impl Rollout {
         self.origin + (t * self.patch_len as isize + 1) as f64 * self.spacing
     }
 
-    /// Appends each row's last `patches` patches, normalised, and their side channels.
-    fn inputs(&self, patches: usize, first: isize, p: usize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
+    /// Appends each row's last `patches` patches (the first of them patch `first`), normalised,
+    /// and their side channels.
+    fn inputs(&self, patches: usize, first: isize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (s, n) in self.series.iter().zip(&self.norms) {
-            z.push(s[s.len() - patches * p..].iter().map(|&v| n.normalise(v) as f32).collect());
+            z.push(s[s.len() - patches * self.patch_len..].iter().map(|&v| n.normalise(v) as f32).collect());
             side.push((0..patches).map(|t| side_channels(self.spacing, n, self.patch_start(first + t as isize))).collect());
+        }
+    }
+
+    /// Appends each row's fed-back patch `step` (already normalised) and its side channels.
+    fn fed_back(&self, step: usize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
+        for (f, n) in self.feed.iter().zip(&self.norms) {
+            z.push(f.clone());
+            side.push(vec![side_channels(self.spacing, n, self.patch_start(step as isize))]);
         }
     }
 

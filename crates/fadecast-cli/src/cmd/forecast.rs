@@ -8,10 +8,10 @@ use fadecast::data::Cell;
 use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::{Forecast, Request};
+use serde_json::json;
 
 /// Cells per progress-bar update (each chunk is itself batched across cells).
 const PROGRESS_CHUNK: usize = 1024;
-use serde_json::json;
 
 #[derive(clap::Args)]
 #[command(after_help = "Only the capacity history is used: the last observation is the forecast origin. The rollout

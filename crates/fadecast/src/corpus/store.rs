@@ -15,9 +15,9 @@ use arrow::datatypes::{Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
-use rayon::prelude::*;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use crate::data::{Cell, CellMeta, Cycle, CycleAxis, Observation, DESCRIPTORS, N_DESCRIPTORS};
 use crate::error::{ErrorKind, ImportError, Result};

@@ -52,11 +52,16 @@ measure forecast_fadecast "$examples/bench_forecast" run --model models/default 
 measure forecast_torch "$py" bench/torch_forecast.py --model models/default --cells "$out/cells.csv" --batch 64 --threads "$threads"
 measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 1
 measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
-# Same forecasts? Free-running rollouts compared path by path (float32 round-off grows over
-# thousands of fed-back points, hence --tol 1e-3 here), and every predicted patch compared with
-# Rust's rollouts replayed step by step (--teacher-forced; reported against 1e-4).
+# Same forecasts? In float32 (what the product runs): free-running rollouts compared path by path
+# (float32 round-off grows over thousands of fed-back points, hence --tol 1e-3 here), and every
+# predicted patch compared with Rust's rollouts replayed step by step (--teacher-forced). In
+# float64 on both sides, free of that round-off: whole free-running rollouts against 1e-4.
 measure forecast_match "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
   --out "$out/forecasts_torch.json" --write "$unbatched_cells" --compare "$out/forecasts_rust.json" --teacher-forced --tol 1e-3
+"$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --dtype f64 \
+  --out "$out/forecasts_rust_f64.json" --write "$unbatched_cells" > /dev/null
+measure forecast_match_f64 "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
+  --dtype float64 --out "$out/forecasts_torch_f64.json" --write "$unbatched_cells" --compare "$out/forecasts_rust_f64.json" --tol 1e-4
 
 # 3. One training step, batch 64, default config (the same batch and initial weights on both sides).
 measure train_fadecast "$examples/bench_train_step" --corpus out/corpus --steps 20 --out "$out"

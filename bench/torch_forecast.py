@@ -178,7 +178,7 @@ def roll_out(model, cells, fc, mc):
         starts = patch_start(a, np.arange(first, first + patches))  # [A, patches]
         side = side_channels(spacing[a, None, None], loc[a, :, None], scale[a, :, None], starts[:, None, :])
         z = torch.from_numpy(z.astype(f32)).reshape(len(a) * rows, patches, p)  # [A·R, n, P]
-        return z, torch.from_numpy(side.astype(f32)).reshape(len(a) * rows, patches, -1)  # [A·R, n, 4]
+        return z, torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(a) * rows, patches, -1)  # [A·R, n, 4]
 
     active = np.arange(nb)
     cache = model.new_cache()
@@ -233,7 +233,7 @@ def roll_out(model, cells, fc, mc):
         else:
             z = torch.from_numpy(feed[~stop]).reshape(len(active) * rows, 1, p)  # [A·R, 1, P]
             side = side_channels(spacing[active, None], loc[active], scale[active], patch_start(active, step))
-            side = torch.from_numpy(side.astype(f32)).reshape(len(active) * rows, 1, -1)  # [A·R, 1, 4]
+            side = torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(active) * rows, 1, -1)  # [A·R, 1, 4]
             out, _ = model(z, side, cache)  # [A·R, 1, P, Q]
             positions += 1
 

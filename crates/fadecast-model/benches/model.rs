@@ -38,7 +38,7 @@ fn patching(c: &mut Criterion) {
                 z.push(ctx.iter().map(|&v| norm.normalise(v) as f32).collect::<Vec<f32>>());
                 side.push((0..n).map(|t| side_channels(1.0, &norm, (t * p) as f64)).collect::<Vec<[f32; N_SIDE]>>());
             }
-            input_tensors(&z, &side, p, &device)
+            input_tensors(&z, &side, p, &device, burn::tensor::DType::F32)
         })
     });
 }
@@ -54,7 +54,7 @@ fn forward(c: &mut Criterion) {
         group.throughput(Throughput::Elements(b as u64));
         group.bench_with_input(BenchmarkId::new("batch", b), &b, |bench, _| {
             bench.iter(|| {
-                let (x, s) = input_tensors(&z, &side, p, &device);
+                let (x, s) = input_tensors(&z, &side, p, &device, burn::tensor::DType::F32);
                 f.model.forward(x, s).quantiles.into_data()
             })
         });

@@ -5,17 +5,20 @@
 //! bench_forecast make-cells --corpus out/corpus --cells 10000 --out out/bench/cells.csv
 //! # forecast them to end of life with the shipped weights; one JSON line of figures on stdout
 //! bench_forecast run --model models/default --cells out/bench/cells.csv --batch 64 \
-//!     --out out/bench/forecasts_rust.json --write 200
+//!     --out out/bench/forecasts_rust.json --write 200 [--dtype f64]
 //! ```
 //!
 //! `run` forecasts with `Forecaster::forecast_many` (`--batch 1`: one cell per forward pass, on
-//! one thread, the unbatched path). Threads come from `RAYON_NUM_THREADS`.
+//! one thread, the unbatched path). Threads come from `RAYON_NUM_THREADS`. `--dtype f64` casts the
+//! model to float64 (the product forecasts in float32) for the round-off-free comparison with the
+//! PyTorch reference.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use fadecast::data::Observation;
+use burn::tensor::FloatDType;
 use fadecast_model::forecast::{ForecastConfig, Forecaster, Request};
 
 mod shared;
@@ -31,6 +34,11 @@ fn main() {
             flag("--batch", "64").parse().expect("--batch N"),
             flag("--out", "").into(),
             flag("--write", "200").parse().expect("--write N"),
+            match flag("--dtype", "f32").as_str() {
+                "f32" => FloatDType::F32,
+                "f64" => FloatDType::F64,
+                other => panic!("--dtype f32|f64, not {other}"),
+            },
         ),
         _ => {
             eprintln!("usage: bench_forecast make-cells|run [flags] (see the source's header)");
@@ -84,11 +92,15 @@ fn read_cells(path: &PathBuf) -> Vec<History> {
     cells
 }
 
-fn run(model: PathBuf, cells_path: PathBuf, batch: usize, out: PathBuf, write: usize) {
+fn run(model: PathBuf, cells_path: PathBuf, batch: usize, out: PathBuf, write: usize, dtype: FloatDType) {
+    // Tensors made inside burn's layers (the rotary sign matrix) take the device's default type.
+    let mut device = fadecast_model::Device::flex();
+    device.configure(dtype).expect("setting the device's float type before any tensor exists");
     let config: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(model.join("forecast.json")).expect("forecast.json"))
         .expect("forecast.json parses");
     let mut forecaster = Forecaster::load(&model, config).expect("loading the model");
     forecaster.batch_cells = batch.max(1);
+    forecaster.model = forecaster.model.cast(dtype);
     let cells = read_cells(&cells_path);
     let requests: Vec<Request> = cells
         .iter()

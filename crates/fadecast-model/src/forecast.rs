@@ -195,6 +195,7 @@ impl Forecaster {
         let (p, q) = (mc.patch_len, mc.quantiles.len());
         let rows = self.rows();
         let n_patches = batch[0].1.n_patches;
+        let dtype = self.model.dtype();
         let mut active: Vec<usize> = (0..batch.len()).collect();
 
         // Encode every context once (each row keeps its own normalisation).
@@ -203,7 +204,7 @@ impl Forecaster {
             for &c in active {
                 batch[c].1.inputs(patches, first, &mut z, &mut side);
             }
-            input_tensors(&z, &side, p, &self.device)
+            input_tensors(&z, &side, p, &self.device, dtype)
         };
         let (x, s) = encode(batch, &active, n_patches, -(n_patches as isize));
         let mut cache = self.model.new_cache();
@@ -217,7 +218,7 @@ impl Forecaster {
         // the rollout goes and however far SOH has fallen from the original context.
         for step in 0..self.config.max_rollout_patches {
             let last = out.dims()[1] - 1;
-            let next: Vec<f32> = out.narrow(1, last, 1).into_data().convert::<f32>().try_to_vec::<f32>().expect("f32"); // [A·R, 1, P, Q]
+            let next: Vec<f64> = out.narrow(1, last, 1).into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, P, Q]
             let per_cell = rows * p * q;
             let mut kept_rows: Vec<i64> = Vec::new();
             let mut still = Vec::new();
@@ -257,7 +258,7 @@ impl Forecaster {
                 for &c in &active {
                     batch[c].1.fed_back(step, &mut z, &mut side);
                 }
-                let (x, s) = input_tensors(&z, &side, p, &self.device);
+                let (x, s) = input_tensors(&z, &side, p, &self.device, dtype);
                 out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, 1, P, Q]
                 positions += 1;
             }
@@ -299,10 +300,11 @@ struct Rollout {
     median: usize,
     eol_threshold: f64,
     /// Per row: raw SOH on the grid (context, then its own rollout), its normalisation, and the
-    /// normalised patch it feeds back next.
+    /// normalised patch it feeds back next (as the model computed it, then rounded to the model's
+    /// float type when it goes back in).
     series: Vec<Vec<f64>>,
     norms: Vec<SeriesNorm>,
-    feed: Vec<Vec<f32>>,
+    feed: Vec<Vec<f64>>,
     /// Grid cycles after the origin and, per quantile level, SOH along its path.
     grid: Vec<f64>,
     paths: Vec<Vec<f64>>,
@@ -364,15 +366,15 @@ impl Rollout {
 
     /// Appends each row's last `patches` patches (the first of them patch `first`), normalised,
     /// and their side channels.
-    fn inputs(&self, patches: usize, first: isize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
+    fn inputs(&self, patches: usize, first: isize, z: &mut Vec<Vec<f64>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (s, n) in self.series.iter().zip(&self.norms) {
-            z.push(s[s.len() - patches * self.patch_len..].iter().map(|&v| n.normalise(v) as f32).collect());
+            z.push(s[s.len() - patches * self.patch_len..].iter().map(|&v| n.normalise(v)).collect());
             side.push((0..patches).map(|t| side_channels(self.spacing, n, self.patch_start(first + t as isize))).collect());
         }
     }
 
     /// Appends each row's fed-back patch `step` (already normalised) and its side channels.
-    fn fed_back(&self, step: usize, z: &mut Vec<Vec<f32>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
+    fn fed_back(&self, step: usize, z: &mut Vec<Vec<f64>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (f, n) in self.feed.iter().zip(&self.norms) {
             z.push(f.clone());
             side.push(vec![side_channels(self.spacing, n, self.patch_start(step as isize))]);
@@ -381,7 +383,7 @@ impl Rollout {
 
     /// Takes one predicted patch per row (`next`: [R, P, Q] normalised): extends the grid and the
     /// paths, and sets each row's feedback.
-    fn push(&mut self, next: &[f32], step: usize) {
+    fn push(&mut self, next: &[f64], step: usize) {
         let (p, q) = (self.patch_len, self.levels.len());
         let rows = self.series.len();
         let median = self.median;
@@ -393,12 +395,12 @@ impl Rollout {
             for (level, path) in self.paths.iter_mut().enumerate() {
                 let row = if rows == 1 { 0 } else { level };
                 // Capacity cannot go below zero, whatever the extrapolation says.
-                path.push(self.norms[row].denormalise(next[(row * p + i) * q + level] as f64).max(0.0));
+                path.push(self.norms[row].denormalise(next[(row * p + i) * q + level]).max(0.0));
             }
         }
         for r in 0..rows {
             let norm = self.norms[r];
-            let fed: Vec<f64> = self.feed[r].iter().map(|&z| norm.denormalise(z as f64)).collect();
+            let fed: Vec<f64> = self.feed[r].iter().map(|&z| norm.denormalise(z)).collect();
             self.series[r].extend(fed);
         }
     }

@@ -22,7 +22,8 @@ use burn::nn::{
     LayerNorm, LayerNormConfig, Linear, LinearConfig, RotaryEncoding, RotaryEncodingConfig,
 };
 use burn::tensor::activation::{gelu, softmax, softplus};
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::module::{ModuleMapper, Param};
+use burn::tensor::{Bool, DType, Device, Element, FloatDType, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// Number of per-patch side channels concatenated to the P normalised values; see [`side_channels`].
@@ -159,20 +160,22 @@ pub fn side_channels(spacing: f64, norm: &SeriesNorm, patch_start_cycle: f64) ->
 }
 
 /// A batch of model inputs, built on the host. `values[b][t*P + i]` is point i of patch t of
-/// series b, normalised; `side[b][t]` its side channels.
-pub fn input_tensors(
-    values: &[Vec<f32>],
+/// series b, normalised; `side[b][t]` its side channels. The tensors are made in `dtype` (the
+/// model's: [`FadeModel::dtype`]); host values of another precision are rounded to it.
+pub fn input_tensors<E: Element>(
+    values: &[Vec<E>],
     side: &[Vec<[f32; N_SIDE]>],
     patch_len: usize,
     device: &Device,
+    dtype: DType,
 ) -> (Tensor<3>, Tensor<3>) {
     let b = values.len();
     let n = values[0].len() / patch_len;
-    let flat: Vec<f32> = values.iter().flat_map(|v| v.iter().copied()).collect();
+    let flat: Vec<E> = values.iter().flat_map(|v| v.iter().copied()).collect();
     let side_flat: Vec<f32> = side.iter().flat_map(|s| s.iter().flat_map(|c| c.iter().copied())).collect();
     (
-        Tensor::from_data(TensorData::new(flat, [b, n, patch_len]), device),
-        Tensor::from_data(TensorData::new(side_flat, [b, n, N_SIDE]), device),
+        Tensor::from_data(TensorData::new(flat, [b, n, patch_len]), (device, dtype)),
+        Tensor::from_data(TensorData::new(side_flat, [b, n, N_SIDE]), (device, dtype)),
     )
 }
 
@@ -250,6 +253,30 @@ impl FadeModel {
         let z = self.proj.forward(pooled); // [B, d_proj]
         let norm = z.clone().square().sum_dim(1).sqrt().clamp_min(1e-6); // [B, 1]
         z / norm
+    }
+
+    /// The float type of the weights (float32 unless [`FadeModel::cast`]).
+    pub fn dtype(&self) -> DType {
+        self.head.weight.val().dtype()
+    }
+
+    /// The same model computing in `dtype`: every weight and the rotary table cast. Training and
+    /// forecasting use float32; float64 lets `bench/` compare whole rollouts with the PyTorch
+    /// reference free of float32 round-off, which a long rollout feeds back and amplifies. Set the
+    /// device's default float type to `dtype` first ([`Device::configure`], before any tensor
+    /// exists): burn's rotary layer makes a tensor of the default type on every call.
+    pub fn cast(self, dtype: FloatDType) -> Self {
+        struct Cast(FloatDType);
+        impl ModuleMapper for Cast {
+            fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+                let dtype = self.0;
+                param.map(|t| t.cast(dtype))
+            }
+        }
+        let mut model = self.map(&mut Cast(dtype));
+        model.rope.freq_complex = model.rope.freq_complex.cast(dtype);
+        model.rope.theta = model.rope.theta.cast(dtype);
+        model
     }
 
     /// An empty KV cache (its batch size is set by the first forward pass through it).

@@ -224,7 +224,7 @@ pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> B
     let (p, n, b) = (cfg.patch_len, cfg.max_context_patches, examples.len());
     let inputs: Vec<Vec<f32>> = examples.iter().map(|e| e.input.clone()).collect();
     let sides: Vec<_> = examples.iter().map(|e| e.side.clone()).collect();
-    let (input, side) = input_tensors(&inputs, &sides, p, device);
+    let (input, side) = input_tensors(&inputs, &sides, p, device, device.settings().float_dtype.into());
     let target: Vec<f32> = examples.iter().flat_map(|e| e.target.iter().copied()).collect();
     // Scored positions (after the context, before the padding), weighted by the window's scale.
     let mask: Vec<f32> =

@@ -65,13 +65,13 @@ fn cells_csv(name: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut t = Table::open(&path).unwrap();
     let headers = t.headers().to_vec();
     let id = t.col("cell_id").unwrap();
-    t.rows()
-        .map(|r| {
-            let r = r.unwrap();
-            let fields = headers.iter().enumerate().map(|(i, h)| (h.clone(), r.str(i).to_string())).collect();
-            (r.str(id).to_string(), fields)
-        })
-        .collect()
+    let mut out = BTreeMap::new();
+    while let Some(r) = t.next_row() {
+        let r = r.unwrap();
+        let fields = headers.iter().enumerate().map(|(i, h)| (h.clone(), r.str(i).to_string())).collect();
+        out.insert(r.str(id).to_string(), fields);
+    }
+    out
 }
 
 fn num(fields: &BTreeMap<String, String>, col: &str) -> f64 {

@@ -9,14 +9,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, UInt16Array, UInt32Array,
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, StringBuilder, UInt16Array,
+    UInt32Array,
 };
-use arrow::datatypes::{Field, Schema};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::data::{Cell, CellMeta, Cycle, CycleAxis, Observation, DESCRIPTORS, N_DESCRIPTORS};
@@ -86,25 +89,64 @@ pub fn cell_batch(cells: &[Cell], stats: Option<&[CleanStats]>) -> Result<Record
 
 /// The cycle table: one row per observation of every cell.
 pub fn cycle_batch(cells: &[Cell]) -> Result<RecordBatch> {
-    let rows = || cells.iter().flat_map(|c| c.cycles.iter().map(move |y| (&c.meta, y)));
     let names: Vec<&str> = ["dataset", "cell_id", "cycle", "capacity_ah", "soh"]
         .into_iter()
         .chain(DESCRIPTORS.iter().copied())
         .chain(["descriptor_mask"])
         .collect();
-    // Each column is one pass over every row: build them in parallel.
-    let column = |k: usize| -> ArrayRef {
-        match k {
-            0 => text(rows().map(|(m, _)| Some(m.dataset.as_str()))),
-            1 => text(rows().map(|(m, _)| Some(m.cell_id.as_str()))),
-            2 => num(rows().map(|(_, y)| Some(y.cycle))),
-            3 => num(rows().map(|(_, y)| y.capacity_ah)),
-            4 => num(rows().map(|(_, y)| Some(y.soh))),
-            k if k < 5 + N_DESCRIPTORS => num(rows().map(|(_, y)| y.descriptors[k - 5])),
-            _ => Arc::new(rows().map(|(_, y)| y.descriptor_mask()).collect::<UInt16Array>()),
+    let n_rows: usize = cells.iter().map(|c| c.cycles.len()).sum();
+    // Builders sized up front and filled in one pass over the rows, cell by cell: a flat iterator
+    // has no size hint (columns grew by doubling), and a pass per column re-read every row.
+    let repeated = |f: &dyn Fn(&CellMeta) -> &str| -> ArrayRef {
+        let bytes = cells.iter().map(|c| f(&c.meta).len() * c.cycles.len()).sum();
+        let mut b = StringBuilder::with_capacity(n_rows, bytes);
+        for c in cells {
+            let v = f(&c.meta);
+            c.cycles.iter().for_each(|_| b.append_value(v));
         }
+        Arc::new(b.finish()) as ArrayRef
     };
-    let cols: Vec<(&str, ArrayRef)> = names.par_iter().enumerate().map(|(k, &name)| (name, column(k))).collect();
+    // Numeric column k of a row (k = 0 cycle, 1 capacity, 2 SOH, 3.. descriptors).
+    let value = |y: &Cycle, k: usize| match k {
+        0 => Some(y.cycle),
+        1 => y.capacity_ah,
+        2 => Some(y.soh),
+        _ => y.descriptors[k - 3],
+    };
+    // Columns `ks`, filled in one pass over the rows into plain vectors.
+    let numbers = |ks: std::ops::Range<usize>| -> Vec<ArrayRef> {
+        let mut values: Vec<Vec<f64>> = ks.clone().map(|_| Vec::with_capacity(n_rows)).collect();
+        let mut valid: Vec<Vec<bool>> = ks.clone().map(|_| Vec::with_capacity(n_rows)).collect();
+        for y in cells.iter().flat_map(|c| &c.cycles) {
+            for (j, k) in ks.clone().enumerate() {
+                let v = value(y, k);
+                values[j].push(v.unwrap_or(0.0));
+                valid[j].push(v.is_some());
+            }
+        }
+        values
+            .into_iter()
+            .zip(valid)
+            .map(|(v, ok)| {
+                let nulls = Some(NullBuffer::from(ok)).filter(|n| n.null_count() > 0);
+                Arc::new(Float64Array::new(v.into(), nulls)) as ArrayRef
+            })
+            .collect()
+    };
+    let mask = || -> ArrayRef {
+        Arc::new(UInt16Array::from_iter_values(cells.iter().flat_map(|c| &c.cycles).map(Cycle::descriptor_mask)))
+    };
+    // Two threads' worth of work of about equal size.
+    let half = (3 + N_DESCRIPTORS) / 2;
+    let ((dataset, cell_id, mask), (low, high)) = rayon::join(
+        || {
+            let ((d, c), m) = rayon::join(|| rayon::join(|| repeated(&|m| &m.dataset), || repeated(&|m| &m.cell_id)), mask);
+            (d, c, m)
+        },
+        || rayon::join(|| numbers(0..half), || numbers(half..3 + N_DESCRIPTORS)),
+    );
+    let numbers: Vec<ArrayRef> = low.into_iter().chain(high).chain([mask]).collect();
+    let cols: Vec<(&str, ArrayRef)> = names.into_iter().zip([dataset, cell_id].into_iter().chain(numbers)).collect();
     batch(cols)
 }
 
@@ -137,7 +179,15 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
     ));
     let result = (|| {
         let file = File::create(&tmp).map_err(io)?;
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        // Dictionary encoding pays for text (a few names repeated on every row) but not for
+        // measurements, nearly all distinct: hashing each one cost more than encoding it.
+        let mut props = WriterProperties::builder().set_compression(Compression::SNAPPY).set_dictionary_enabled(false);
+        for field in batch.schema().fields() {
+            if matches!(field.data_type(), DataType::Utf8) {
+                props = props.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), true);
+            }
+        }
+        let props = props.build();
         // One row group whose columns are encoded in parallel (ArrowWriter encodes them one by one).
         let (mut writer, factory) =
             ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?.into_serialized_writer().map_err(pq)?;

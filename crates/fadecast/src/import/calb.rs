@@ -62,7 +62,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let mut cells = ByCell::default();
     // Per cell: peak charge and discharge currents of each cycle, to check the stated C-rates.
     let mut peaks: HashMap<String, (Vec<f64>, Vec<f64>)> = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get_known(&row, &id, &metas, METADATA)?;

@@ -50,7 +50,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_ce = table.col("coulombic_efficiency")?;
     let direct = DIRECT.iter().map(|&(d, name)| Ok((d, table.col(name)?))).collect::<Result<Vec<_>>>()?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get(&id, || Ok(RawCell::new(meta(&id), &path)))?;

@@ -30,6 +30,7 @@ use crate::error::{ErrorKind, ImportError, Result};
 
 pub const INITIAL_OBSERVATIONS: usize = 5;
 pub const OUTLIER_WINDOW: usize = 11;
+const _: () = assert!(OUTLIER_WINDOW % 2 == 1, "the window's median is its middle value");
 pub const OUTLIER_K: f64 = 5.0;
 /// Minimum deviation (SOH fraction) that can count as an outlier, so that flat, quiet series
 /// with a near-zero MAD keep their ordinary noise.
@@ -217,19 +218,67 @@ pub fn outlier_mask(soh: &[f64]) -> Vec<bool> {
         return vec![true; n];
     }
     let half = OUTLIER_WINDOW / 2;
-    let mut window = Vec::with_capacity(OUTLIER_WINDOW);
+    // The window slides one row at a time, so it is kept sorted (one value out, one in) rather
+    // than sorted afresh for every row; the median and MAD are then read off it in O(window).
+    let mut window: Vec<f64> = soh[..OUTLIER_WINDOW].to_vec();
+    window.sort_by(f64::total_cmp);
+    let mut start = 0;
     (0..n)
         .map(|i| {
             // Shift the window inwards at the edges so it always holds OUTLIER_WINDOW rows.
-            let start = i.saturating_sub(half).min(n - OUTLIER_WINDOW);
-            window.clear();
-            window.extend_from_slice(&soh[start..start + OUTLIER_WINDOW]);
-            let med = median(&mut window);
-            let mut dev: Vec<f64> = window.iter().map(|v| (v - med).abs()).collect();
-            let mad = median(&mut dev);
+            let want = i.saturating_sub(half).min(n - OUTLIER_WINDOW);
+            if want != start {
+                slide(&mut window, soh[start], soh[start + OUTLIER_WINDOW]);
+                start = want;
+            }
+            let (med, mad) = median_and_mad(&window);
             (soh[i] - med).abs() <= (OUTLIER_K * 1.4826 * mad).max(OUTLIER_FLOOR)
         })
         .collect()
+}
+
+/// Replaces one occurrence of `out` with `incoming` in a sorted window, keeping it sorted.
+fn slide(window: &mut [f64], out: f64, incoming: f64) {
+    let mut j = window.iter().position(|v| v.total_cmp(&out).is_eq()).expect("the value leaving is in the window");
+    // Close the gap towards where `incoming` belongs.
+    while j > 0 && window[j - 1].total_cmp(&incoming).is_gt() {
+        window[j] = window[j - 1];
+        j -= 1;
+    }
+    while j + 1 < window.len() && window[j + 1].total_cmp(&incoming).is_lt() {
+        window[j] = window[j + 1];
+        j += 1;
+    }
+    window[j] = incoming;
+}
+
+/// Median and median absolute deviation of a sorted, odd-length window. The deviations below
+/// the median and those above it are each already in order, so the MAD is a merge, not a sort.
+fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
+    let m = sorted.len() / 2;
+    let med = sorted[m];
+    let (mut lo, mut hi) = (m as isize, m + 1); // next candidates below / above
+    let mut mad = 0.0;
+    for _ in 0..=m {
+        let below = (lo >= 0).then(|| (sorted[lo as usize] - med).abs());
+        let above = (hi < sorted.len()).then(|| (sorted[hi] - med).abs());
+        mad = match (below, above) {
+            (Some(b), Some(a)) if a.total_cmp(&b).is_lt() => {
+                hi += 1;
+                a
+            }
+            (Some(b), _) => {
+                lo -= 1;
+                b
+            }
+            (None, Some(a)) => {
+                hi += 1;
+                a
+            }
+            (None, None) => unreachable!("m + 1 deviations exist"),
+        };
+    }
+    (med, mad)
 }
 
 /// Median of a non-empty slice (reorders it).
@@ -246,6 +295,43 @@ pub fn median(v: &mut [f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sliding window must give exactly what sorting each window afresh gives.
+    #[test]
+    fn outlier_mask_matches_sorting_every_window() {
+        let naive = |soh: &[f64]| -> Vec<bool> {
+            let n = soh.len();
+            let half = OUTLIER_WINDOW / 2;
+            (0..n)
+                .map(|i| {
+                    let start = i.saturating_sub(half).min(n - OUTLIER_WINDOW);
+                    let mut w = soh[start..start + OUTLIER_WINDOW].to_vec();
+                    let med = median(&mut w);
+                    let mut dev: Vec<f64> = w.iter().map(|v| (v - med).abs()).collect();
+                    let mad = median(&mut dev);
+                    (soh[i] - med).abs() <= (OUTLIER_K * 1.4826 * mad).max(OUTLIER_FLOOR)
+                })
+                .collect()
+        };
+        let mut state = 12345u64;
+        let mut rand = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for n in [11, 12, 30, 500] {
+            // Fade with noise, repeated values (plateaus) and spikes.
+            let soh: Vec<f64> = (0..n)
+                .map(|i| {
+                    let r = rand();
+                    let base = 1.0 - 0.001 * i as f64;
+                    if r < 0.1 { 0.5 } else if r < 0.3 { (base * 100.0).round() / 100.0 } else { base + 0.02 * (rand() - 0.5) }
+                })
+                .collect();
+            let got = outlier_mask(&soh);
+            assert_eq!(got, naive(&soh), "n = {n}");
+            assert!(got.iter().any(|k| !k) || n < 30, "the spikes are found (n = {n})");
+        }
+    }
     use crate::data::CellMeta;
 
     fn raw(caps: &[(f64, f64)]) -> RawCell {

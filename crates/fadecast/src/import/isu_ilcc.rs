@@ -41,7 +41,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_qdis = table.col("qdis")?;
     let c_throughput = table.col("Ah_throughput")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get_known(&row, &id, &metas, CELLS)?;
@@ -77,7 +77,7 @@ fn read_cells(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_temp = table.find("temperature_C_unverified");
     let c_form = table.find("form_factor_unverified");
     let mut out = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let meta = in_cell(&id, || {

@@ -146,7 +146,10 @@ mod tests {
     fn ids(file: &Path) -> Vec<String> {
         let mut t = read::Table::open(file).unwrap();
         let c = t.col("cell_id").unwrap();
-        let mut ids: Vec<String> = t.rows().map(|r| r.unwrap().str(c).to_string()).collect();
+        let mut ids: Vec<String> = Vec::new();
+        while let Some(r) = t.next_row() {
+            ids.push(r.unwrap().str(c).to_string());
+        }
         ids.dedup();
         ids
     }

@@ -29,7 +29,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
         table.col("Qfull")?,
     );
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get(&id, || {

@@ -38,7 +38,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_c3 = table.col("c3_dch_cap_ah")?;
     let c_dcr = table.col("dcr_10s_50_soc")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get_known(&row, &id, &metas, CELLS)?;
@@ -71,7 +71,7 @@ fn read_cells(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_form = table.col("form_factor")?;
     let c_nominal = table.col("nominal_capacity_Ah")?;
     let mut out = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let meta = in_cell(&id, || {

@@ -73,7 +73,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_op = table.col("cycle_number")?;
     let c_cap = table.col("capacity_ahr")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get(&id, || Ok(RawCell::new(cell_meta(&metas, &id)?, &path)))?;
@@ -142,7 +142,7 @@ fn read_details(dir: &Path, file: &'static str, out: &mut HashMap<(String, i64),
         d[Descriptor::CoulombicEfficiency.index()] = within(ce, &CE_RANGE);
         Ok(d)
     };
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let located = |e: ImportError| e.cell(id.clone());

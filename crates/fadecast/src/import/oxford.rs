@@ -41,7 +41,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_t_ch = table.col("T_ch_mean")?;
     let c_t_dc = table.col("T_dc_mean")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get(&id, || Ok(RawCell::new(meta(&id), &path)))?;

@@ -120,10 +120,11 @@ pub fn read_features(path: &Path, meta: CellMeta) -> Result<RawCell> {
         (Descriptor::ChargeCurrentMeanA, t.col("current mean").map_err(in_cell)?),
     ];
     let mut cell = RawCell::new(meta, path);
-    for (i, row) in t.rows().enumerate() {
+    while let Some(row) = t.next_row() {
         let row = row.map_err(in_cell)?;
         // A missing or non-finite capacity is kept as read: `clean` rejects it with file, cell, row.
-        let mut r = RawCycle::new(row.line, (i + 1) as f64, row.num(capacity).map_err(in_cell)?);
+        let cycle = (cell.rows.len() + 1) as f64;
+        let mut r = RawCycle::new(row.line, cycle, row.num(capacity).map_err(in_cell)?);
         for (d, col) in mapped {
             r.descriptors[d.index()] = row.finite(col).map_err(in_cell)?;
         }
@@ -225,7 +226,7 @@ pub fn read_cells_csv(path: &Path) -> Result<Vec<CellRecord>> {
     let headers = t.headers().to_vec();
     let mut out: Vec<CellRecord> = Vec::new();
     let mut first_line: BTreeMap<String, usize> = BTreeMap::new();
-    for row in t.rows() {
+    while let Some(row) = t.next_row() {
         let row = row?;
         let cell_id = row.str(id_col).to_string();
         if cell_id.is_empty() {

@@ -40,7 +40,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_cap = table.col("discharge_capacity_mAh")?;
     let c_rul = table.col("rul_cycles_as_provided")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let located = |e: ImportError| e.cell(id.clone());
@@ -112,7 +112,7 @@ fn read_ohmic_resistance(path: &Path) -> Result<HashMap<(String, i64), f64>> {
     spectrum.sort_by(|a, b| b.0.total_cmp(&a.0));
 
     let mut out = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cycle = row.req(c_cycle).map_err(|e| e.cell(id.clone()))? as i64;

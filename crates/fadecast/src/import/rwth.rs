@@ -45,7 +45,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_temp = table.col("checkup_temp_C")?;
     let c_r10 = table.col("R_dis_1C_10s_ohm")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get_known(&row, &id, &metas, METADATA)?;
@@ -82,7 +82,7 @@ fn read_metadata(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_crate = table.col("charge_CRate")?;
     let c_temp = table.col("mean_cycle_temp_C")?;
     let mut out = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let meta = in_cell(&id, || {

@@ -29,7 +29,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_q = table.col("c2_discharge_cc_capacity_normalized")?;
     let c_efc = table.col("efc")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get_known(&row, &id, &metas, METADATA)?;
@@ -57,7 +57,7 @@ fn read_metadata(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_exp = table.col("avg_crate_exp")?;
     let c_name = table.col("protocol_name")?;
     let mut out = HashMap::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let meta = in_cell(&id, || {

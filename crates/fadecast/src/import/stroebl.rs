@@ -46,7 +46,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_form = table.col("form_factor")?;
     let c_internal = table.col("serial_internal")?;
     let mut out = Vec::new();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_id)?;
         let file = dir.join(row.str(c_file));
@@ -111,7 +111,7 @@ fn read_trajectory(meta: CellMeta, path: &Path) -> Result<RawCell> {
     let (c_throughput, c_capacity) = (table.col("0")?, table.col("1")?);
     let mut cell = RawCell::new(meta, path);
     let mut first_capacity = None;
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let (throughput, capacity) = (row.num(c_throughput)?, row.num(c_capacity)?);
         let (throughput, capacity) = match (throughput, capacity) {

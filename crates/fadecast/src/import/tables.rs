@@ -95,7 +95,7 @@ impl MetaTable {
         let c_key = table.col(key)?;
         let headers = table.headers().to_vec();
         let mut rows = HashMap::new();
-        for row in table.rows() {
+        while let Some(row) = table.next_row() {
             let row = row?;
             let id = cell_id(&row, c_key)?;
             let fields = (0..headers.len()).map(|c| row.str(c).to_string()).collect();

@@ -27,7 +27,7 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_cycle = table.col("cycle")?;
     let c_cap = table.col("capacity_Ah")?;
     let mut cells = ByCell::default();
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         let row = row?;
         let id = cell_id(&row, c_cell)?;
         let cell = cells.get(&id, || {

@@ -235,7 +235,7 @@ pub fn import_file(path: &Path, map: &ColumnMap) -> Result<Vec<RawCell>> {
     let mut temperatures: Vec<Vec<f64>> = Vec::new();
     let mut last_line = 1;
 
-    for row in table.rows() {
+    while let Some(row) = table.next_row() {
         // A stream error (e.g. truncated gzip) carries no line: it is just after the last good one.
         let row = row.map_err(|e| if e.row.is_none() { e.row(last_line + 1) } else { e })?;
         last_line = row.line;

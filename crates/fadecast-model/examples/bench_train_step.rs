@@ -16,9 +16,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::GradientsParams;
-use fadecast_model::train::{batch_loss, make_batch, plan_contrastive, scalar, TrainConfig, Trainer};
-use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler, DESC_DIM};
+use fadecast_model::train::{make_shards, shard_gradients, TrainConfig, Trainer};
+use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler};
 use fadecast_model::Device;
 
 mod shared;
@@ -35,10 +34,7 @@ fn main() {
     let sampler = WindowSampler::new(&cells, &cfg.model, &cfg.windows);
     let scaler = DescriptorScaler::fit(&sampler.sample_many(cfg.scaler_windows, cfg.seed ^ 1));
     let windows = sampler.sample_many(cfg.batch_size, cfg.seed);
-    let examples: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
-    let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| scaler.apply(w)).collect();
-    let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
-    let plan = plan_contrastive(&desc, &masks, cfg.min_common_descriptors);
+    let shards = make_shards(&windows, Some(&scaler), &cfg);
 
     let device = Device::flex().autodiff();
     device.seed(cfg.seed);
@@ -50,17 +46,31 @@ fn main() {
     let (mut losses, mut timed) = (Vec::new(), 0.0);
     for step in 0..steps.max(2) {
         let started = Instant::now();
-        let batch = make_batch(&examples, &cfg.model, &device);
-        let (loss, _, _) = batch_loss(&model, batch, Some(&plan), &cfg);
-        losses.push(scalar(&loss));
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let (grads, loss) = shard_gradients(&model, &shards, &cfg, &device);
+        losses.push(loss.loss);
         model = trainer.optim.step(cfg.lr, model, grads);
         if step > 0 {
             timed += started.elapsed().as_secs_f64();
         }
     }
-    let flat = |f: &dyn Fn(&Example) -> Vec<f32>| -> Vec<f32> { examples.iter().flat_map(f).collect() };
-    let (n, b) = (cfg.model.max_context_patches, examples.len());
+    // The batch as one piece for the reference: the shards' examples in order, and their
+    // contrastive plans as one block-diagonal plan (a window is compared within its shard).
+    let examples: Vec<&Example> = shards.iter().flat_map(|s| &s.examples).collect();
+    let b = examples.len();
+    let (mut positive, mut negative, mut anchors, mut offset) = (vec![0f32; b * b], vec![0f32; b * b], 0, 0);
+    for shard in &shards {
+        let plan = shard.plan.as_ref().expect("the default config has the contrastive term");
+        for i in 0..plan.size {
+            for j in 0..plan.size {
+                positive[(offset + i) * b + offset + j] = plan.positive[i * plan.size + j];
+                negative[(offset + i) * b + offset + j] = plan.negative[i * plan.size + j];
+            }
+        }
+        anchors += plan.anchors;
+        offset += plan.size;
+    }
+    let flat = |f: &dyn Fn(&Example) -> Vec<f32>| -> Vec<f32> { examples.iter().flat_map(|e| f(e)).collect() };
+    let n = cfg.model.max_context_patches;
     let mask: Vec<f32> = examples.iter().flat_map(|e| (0..n).map(move |t| if t >= e.first && t < e.valid { e.weight } else { 0.0 })).collect();
     let batch = serde_json::json!({
         "config": cfg,
@@ -69,9 +79,9 @@ fn main() {
         "target": flat(&|e| e.target.clone()),
         "mask": mask,
         "valid": examples.iter().map(|e| e.valid).collect::<Vec<_>>(),
-        "positive": plan.positive,
-        "negative": plan.negative,
-        "anchors": plan.anchors,
+        "positive": positive,
+        "negative": negative,
+        "anchors": anchors,
         "batch_size": b,
         "lr": cfg.lr,
         "steps": losses.len(),

@@ -1,9 +1,14 @@
 //! Training: loss = quantile (pinball) loss + λ · InfoNCE over window embeddings.
 //!
 //! The contrastive term pulls together windows whose *physical descriptors* are close: within a
-//! batch, each anchor's positive is the window with the nearest descriptor vector and its
-//! negatives are the windows farther than the anchor's median descriptor distance. Descriptors
+//! shard of the batch, each anchor's positive is the window with the nearest descriptor vector and
+//! its negatives are the windows farther than the anchor's median descriptor distance. Descriptors
 //! enter the loss only; the forecaster never sees them.
+//!
+//! A step runs its shards' forward and backward passes in parallel, one autodiff graph each, and
+//! sums their gradients: the shards' losses are normalised by the whole batch, so the sum is the
+//! batch's gradient ([`shard_gradients`]; checked against finite differences in
+//! `tests/gradcheck.rs`).
 //!
 //! A run directory holds:
 //!
@@ -28,8 +33,9 @@ use burn::lr_scheduler::linear::LinearLrSchedulerConfig;
 use burn::lr_scheduler::sequential::SequentialLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::lr_scheduler::LrSchedulerConfig;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use rayon::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use fadecast::data::Cell;
@@ -68,6 +74,11 @@ pub struct TrainConfig {
     /// Weight each window's forecast loss by its normalisation scale, so the loss is measured in
     /// SOH rather than in each window's own units (see `Example::weight`).
     pub scale_weighted_loss: bool,
+    /// Each step's batch is split into this many shards whose forward and backward passes run in
+    /// parallel, each on its own autodiff graph, and whose gradients are summed (see
+    /// [`shard_gradients`]). Contrastive triplets are drawn within a shard. Part of the config,
+    /// not taken from the thread count, so a run trains the same on any machine.
+    pub shards: usize,
 }
 
 impl Default for TrainConfig {
@@ -90,6 +101,7 @@ impl Default for TrainConfig {
             scaler_windows: 4096,
             val_windows: 1024,
             scale_weighted_loss: true,
+            shards: 2,
         }
     }
 }
@@ -136,6 +148,13 @@ impl std::error::Error for TrainError {}
 /// Pinball loss averaged over the real positions: `pred` [B, N, P, Q], `target` [B, N, P],
 /// `mask` [B, N] (a position's weight; 0 = padding). Returns a one-element tensor.
 pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
+    let weight = mask.clone().sum().clamp_min(1e-9);
+    pinball_sum(pred, target, mask, quantiles) / weight
+}
+
+/// The pinball loss summed over positions (each weighted by `mask`), averaged over the P × Q
+/// points and levels of a position: the numerator of [`pinball_loss`].
+pub fn pinball_sum(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
     let [b, n, p, q] = pred.dims();
     let device = pred.device();
     let tau = Tensor::<4>::from_data(
@@ -146,8 +165,7 @@ pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantil
     // τ·(y − ŷ) when under-predicting, (1 − τ)·(ŷ − y) when over-predicting.
     let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, P, Q]
     let weights = mask.reshape([b, n, 1, 1]);
-    let count = weights.clone().sum().clamp_min(1e-9) * (p * q) as f64;
-    (loss * weights).sum() / count
+    (loss * weights).sum() / (p * q) as f64
 }
 
 /// Who is compared with whom in a batch's contrastive term, as [B, B] host matrices.
@@ -195,6 +213,11 @@ pub fn plan_contrastive(desc: &[[f32; DESC_DIM]], masks: &[[bool; DESC_DIM]], mi
 /// InfoNCE over unit-norm embeddings `z` [B, E]: for each planned anchor,
 /// −log( e^{s⁺/τ} / (e^{s⁺/τ} + Σ e^{s⁻/τ}) ), averaged over anchors. Zero when no anchor.
 pub fn info_nce(z: Tensor<2>, plan: &ContrastivePlan, temperature: f64) -> Tensor<1> {
+    info_nce_sum(z, plan, temperature) / (plan.anchors.max(1) as f64)
+}
+
+/// The InfoNCE terms of every anchor, summed: the numerator of [`info_nce`].
+pub fn info_nce_sum(z: Tensor<2>, plan: &ContrastivePlan, temperature: f64) -> Tensor<1> {
     let b = plan.size;
     let device = z.device();
     let matrix = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, b]), &device);
@@ -206,7 +229,7 @@ pub fn info_nce(z: Tensor<2>, plan: &ContrastivePlan, temperature: f64) -> Tenso
     let lse = ((masked - max.clone()).exp() * candidates).sum_dim(1).clamp_min(1e-30).log() + max; // [B, 1]
     let pos_logit = (logits * pos.clone()).sum_dim(1); // [B, 1]
     let is_anchor = pos.sum_dim(1); // [B, 1]
-    ((lse - pos_logit) * is_anchor).sum() / (plan.anchors.max(1) as f64)
+    ((lse - pos_logit) * is_anchor).sum()
 }
 
 // ─────────────────────────────────────── batches ───────────────────────────────────────
@@ -238,23 +261,120 @@ pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> B
     }
 }
 
-/// The training loss of one batch: (total, forecast part, contrastive part).
-pub fn batch_loss(
-    model: &FadeModel,
-    batch: Batch,
-    plan: Option<&ContrastivePlan>,
-    cfg: &TrainConfig,
-) -> (Tensor<1>, f64, f64) {
+/// One shard of a step's batch: its windows' examples and, with the contrastive term on, who is
+/// compared with whom among them.
+pub struct Shard {
+    pub examples: Vec<Example>,
+    pub plan: Option<ContrastivePlan>,
+}
+
+/// Splits a step's windows into `cfg.shards` contiguous shards (fewer for a tiny batch). With a
+/// descriptor `scaler` (and λ > 0) each shard gets its contrastive plan.
+pub fn make_shards(windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &TrainConfig) -> Vec<Shard> {
+    let size = windows.len().div_ceil(cfg.shards.clamp(1, windows.len().max(1)));
+    windows
+        .chunks(size.max(1))
+        .map(|chunk| {
+            let mut examples: Vec<Example> = chunk.iter().map(|w| w.example(&cfg.model)).collect();
+            if !cfg.scale_weighted_loss {
+                examples.iter_mut().for_each(|e| e.weight = 1.0);
+            }
+            let plan = scaler.filter(|_| cfg.contrastive_weight > 0.0).map(|sc| {
+                let desc: Vec<[f32; DESC_DIM]> = chunk.iter().map(|w| sc.apply(w)).collect();
+                let masks: Vec<[bool; DESC_DIM]> = chunk.iter().map(|w| w.mask).collect();
+                plan_contrastive(&desc, &masks, cfg.min_common_descriptors)
+            });
+            Shard { examples, plan }
+        })
+        .collect()
+}
+
+/// What the shards' losses are normalised by: the whole batch's forecast weight and anchors, so
+/// that the shards' losses (and so their gradients) add up to the batch's.
+struct BatchTotals {
+    weight: f64,
+    anchors: usize,
+}
+
+impl BatchTotals {
+    fn of(shards: &[Shard]) -> Self {
+        let examples = shards.iter().flat_map(|s| &s.examples);
+        Self {
+            // The mask's sum: each scored position carries its window's weight.
+            weight: examples.map(|e| (e.valid - e.first) as f64 * e.weight as f64).sum::<f64>().max(1e-9),
+            anchors: shards.iter().filter_map(|s| s.plan.as_ref()).map(|p| p.anchors).sum(),
+        }
+    }
+}
+
+/// One shard's share of the batch loss: (loss tensor, forecast part, contrastive part).
+fn shard_loss(model: &FadeModel, shard: &Shard, totals: &BatchTotals, cfg: &TrainConfig, device: &Device) -> (Tensor<1>, f64, f64) {
+    let batch = make_batch(&shard.examples, &model.config, device);
     let out = model.forward(batch.input, batch.side);
-    let forecast = pinball_loss(out.quantiles, batch.target, batch.mask, &model.config.quantiles);
+    let forecast = pinball_sum(out.quantiles, batch.target, batch.mask, &model.config.quantiles) / totals.weight;
     let f = scalar(&forecast);
-    match plan {
+    match &shard.plan {
         Some(plan) if cfg.contrastive_weight > 0.0 && plan.anchors > 0 => {
-            let nce = info_nce(model.embed(out.hidden, &batch.valid), plan, cfg.temperature);
+            let z = model.embed(out.hidden, &batch.valid);
+            let nce = info_nce_sum(z, plan, cfg.temperature) / totals.anchors as f64;
             let c = scalar(&nce);
             (forecast + nce * cfg.contrastive_weight, f, c)
         }
         _ => (forecast, f, 0.0),
+    }
+}
+
+/// The training loss of a batch given as shards, on one autodiff graph: (total, forecast part,
+/// contrastive part). Its gradient is what [`shard_gradients`] computes in parallel.
+pub fn batch_loss(model: &FadeModel, shards: &[Shard], cfg: &TrainConfig, device: &Device) -> (Tensor<1>, f64, f64) {
+    let totals = BatchTotals::of(shards);
+    let mut parts = shards.iter().map(|s| shard_loss(model, s, &totals, cfg, device));
+    let first = parts.next().expect("at least one shard");
+    parts.fold(first, |(l, f, c), (l2, f2, c2)| (l + l2, f + f2, c + c2))
+}
+
+/// Gradients of the batch loss, with every shard's forward and backward pass on its own thread
+/// and autodiff graph (each on its own fork of the parameters; a graph shared by both would be
+/// one lock), summed per parameter. Also returns the losses.
+pub fn shard_gradients(model: &FadeModel, shards: &[Shard], cfg: &TrainConfig, device: &Device) -> (GradientsParams, StepLoss) {
+    let totals = BatchTotals::of(shards);
+    let parts: Vec<(GradientsParams, StepLoss)> = shards
+        .par_iter()
+        .map(|shard| {
+            let fork = model.clone().fork(device);
+            let (loss, forecast_loss, contrastive_loss) = shard_loss(&fork, shard, &totals, cfg, device);
+            let step = StepLoss { loss: scalar(&loss), forecast_loss, contrastive_loss };
+            (GradientsParams::from_grads(loss.backward(), &fork), step)
+        })
+        .collect();
+    let mut parts = parts.into_iter();
+    let (mut grads, mut total) = parts.next().expect("at least one shard");
+    for (g, l) in parts {
+        model.visit(&mut SumGradients { into: &mut grads, from: g });
+        total = StepLoss {
+            loss: total.loss + l.loss,
+            forecast_loss: total.forecast_loss + l.forecast_loss,
+            contrastive_loss: total.contrastive_loss + l.contrastive_loss,
+        };
+    }
+    (grads, total)
+}
+
+/// Adds the gradients in `from` to those in `into`, parameter by parameter.
+struct SumGradients<'a> {
+    into: &'a mut GradientsParams,
+    from: GradientsParams,
+}
+
+impl ModuleVisitor for SumGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(g) = self.from.remove::<D>(param.id) {
+            let sum = match self.into.remove::<D>(param.id) {
+                Some(acc) => acc + g,
+                None => g,
+            };
+            self.into.register(param.id, sum);
+        }
     }
 }
 
@@ -291,27 +411,15 @@ impl Trainer {
         Ok(Self { optim, schedule: lr_schedule(cfg)?, device, global_step: 0, lr: cfg.lr })
     }
 
-    /// One step on `windows`: forward, loss, backward, AdamW update. With a descriptor `scaler`
-    /// (and λ > 0) the contrastive term is added.
+    /// One step on `windows`: forward, loss, backward (by shards, in parallel), AdamW update.
+    /// With a descriptor `scaler` (and λ > 0) the contrastive term is added.
     pub fn step(&mut self, model: FadeModel, windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &TrainConfig) -> (FadeModel, StepLoss) {
-        let mut examples: Vec<Example> = windows.iter().map(|w| w.example(&model.config)).collect();
-        if !cfg.scale_weighted_loss {
-            examples.iter_mut().for_each(|e| e.weight = 1.0);
-        }
-        let plan = scaler.filter(|_| cfg.contrastive_weight > 0.0).map(|sc| {
-            let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| sc.apply(w)).collect();
-            let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
-            plan_contrastive(&desc, &masks, cfg.min_common_descriptors)
-        });
-        let batch = make_batch(&examples, &model.config, &self.device);
-        let (loss, forecast_loss, contrastive_loss) = batch_loss(&model, batch, plan.as_ref(), cfg);
-        let total = scalar(&loss);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let shards = make_shards(windows, scaler, cfg);
+        let (grads, loss) = shard_gradients(&model, &shards, cfg, &self.device);
         let lr = self.schedule.step();
         self.lr = lr.base();
         self.global_step += 1;
-        let model = self.optim.step(lr, model, grads);
-        (model, StepLoss { loss: total, forecast_loss, contrastive_loss })
+        (self.optim.step(lr, model, grads), loss)
     }
 
     /// Restores model and optimizer from a checkpoint directory and fast-forwards the schedule.

@@ -1,13 +1,14 @@
-//! Finite-difference check of the gradients training uses (forecast + contrastive loss), on a
-//! tiny model in f64. Its own test binary: the device's default dtype is process-wide.
+//! Finite-difference check of the gradients training uses (forecast + contrastive loss, two
+//! shards backpropagated in parallel and summed), on a tiny model in f64. Its own test binary:
+//! the device's default dtype is process-wide.
 
 mod common;
 
 use burn::module::Param;
 use burn::tensor::{Device, FloatDType, Tensor};
 use fadecast_model::model::FadeModel;
-use fadecast_model::train::{batch_loss, make_batch, plan_contrastive, scalar, TrainConfig};
-use fadecast_model::windows::{DescriptorScaler, Example, WindowSampler, DESC_DIM};
+use fadecast_model::train::{batch_loss, make_shards, scalar, shard_gradients, TrainConfig};
+use fadecast_model::windows::{DescriptorScaler, WindowSampler};
 
 /// Reads and writes one weight matrix of the model, so the check can nudge it.
 type Access = fn(&mut FadeModel) -> &mut Param<Tensor<2>>;
@@ -19,20 +20,19 @@ fn gradients_match_finite_differences() {
     let device = plain.autodiff();
     device.seed(11);
 
-    let cfg = TrainConfig { contrastive_weight: 0.5, ..common::tiny_train(1) };
+    let cfg = TrainConfig { contrastive_weight: 0.5, shards: 2, ..common::tiny_train(1) };
     let cells = common::synthetic_cells(6, 80);
     let sampler = WindowSampler::new(&cells, &cfg.model, &cfg.windows);
-    let windows = sampler.sample_many(12, 5);
+    let windows = sampler.sample_many(24, 5);
     let scaler = DescriptorScaler::fit(&windows);
-    let examples: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
-    let desc: Vec<[f32; DESC_DIM]> = windows.iter().map(|w| scaler.apply(w)).collect();
-    let masks: Vec<[bool; DESC_DIM]> = windows.iter().map(|w| w.mask).collect();
-    let plan = plan_contrastive(&desc, &masks, cfg.min_common_descriptors);
-    assert!(plan.anchors > 0, "the contrastive term must take part in the check");
+    let shards = make_shards(&windows, Some(&scaler), &cfg);
+    assert_eq!(shards.len(), 2);
+    assert!(shards.iter().all(|s| s.plan.as_ref().is_some_and(|p| p.anchors > 0)), "the contrastive term must take part in the check");
 
-    let loss_of = |m: &FadeModel| batch_loss(m, make_batch(&examples, &cfg.model, &device), Some(&plan), &cfg).0;
+    // Finite differences of the batch loss; gradients from the parallel path training uses.
+    let loss_of = |m: &FadeModel| batch_loss(m, &shards, &cfg, &device).0;
     let model = cfg.model.init(&device);
-    let grads = loss_of(&model).backward();
+    let (grads, _) = shard_gradients(&model, &shards, &cfg, &device);
 
     let params: [(&str, Access); 6] = [
         ("patch_embed", |m| &mut m.patch_embed.weight),
@@ -47,7 +47,8 @@ fn gradients_match_finite_differences() {
     for (name, access) in params {
         let mut probe = model.clone();
         let weight = access(&mut probe).val();
-        let analytic: Vec<f64> = weight.grad(&grads).expect("a gradient").into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        let id = access(&mut probe).id;
+        let analytic: Vec<f64> = grads.get::<2>(id).expect("a gradient").into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
         let values: Vec<f64> = weight.clone().into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
         let dims = weight.dims();
         // A spread of entries, deterministic.

@@ -82,16 +82,22 @@ def main():
     tl = runs["train_torch"]["stdout"].get("max_loss_diff_vs_rust")
     if tl is not None:
         p(f"\nSame training: the largest difference between the two sides' losses over the steps is {tl:.2e}.\n")
-    p("What limits it (`perf record` of `bench_train_step` on this machine): burn-flex runs the graph op "
-      "by op, each op a pass over memory into a fresh tensor, forward and backward; PyTorch does too, "
-      "but with vectorised C++ kernels (MKL / oneDNN for the matrix products) and a caching allocator. About a third of the time is matrix multiplication on small matrices "
-      "(2,048 tokens × 96 features; attention per head 32 × 24), and the AVX-512 kernels (burn-flex's "
-      "`x86-v4` feature) did not change it, so it is bound by memory and call overhead rather than "
-      "arithmetic; memory copies and zeroing take another 10–15 %, then element-wise ops, the exact-erf "
-      "GELU (scalar `libm`), `exp` in softmax and softplus, and thread hand-offs. mimalloc as the allocator "
-      "took about 12 % off a step but made the corpus build slower after other processes (page-fault "
-      "time), so it was left out. Closing the gap needs faster or fused kernels in the "
-      "backend (or a GPU backend behind a feature), not changes to the model.\n")
+    p("How: burn-flex splits each op across threads, but on this model's small tensors (2,112 tokens × "
+      "96 features) a second thread barely helps one graph: a whole-batch step took 0.155 s on one "
+      "thread and 0.145 s on two. fadecast's step therefore splits the batch into shards "
+      "(`TrainConfig::shards`, 2 by default) whose forward and backward passes run in parallel, each on "
+      "its own fork of the parameters (its own autodiff graph), and sums their gradients; each shard's "
+      "loss is normalised by the whole batch, so the sum is the batch's gradient (checked against finite "
+      "differences in `crates/fadecast-model/tests/gradcheck.rs`). The one change to the objective: "
+      "contrastive triplets are drawn within a shard. The PyTorch reference computes the very same loss "
+      "(it is given the block-diagonal contrastive plan) on the whole batch with its own two threads.\n")
+    p("What limits it now (`perf record` of `bench_train_step`): burn-flex runs the graph op by op, each "
+      "op a pass over memory into a fresh tensor, forward and backward; PyTorch does too, but with "
+      "vectorised C++ kernels (MKL / oneDNN for the matrix products) and a caching allocator. About a "
+      "third of the time is matrix multiplication on small matrices (attention per head 32 × 24), bound "
+      "by memory and call overhead rather than arithmetic (the AVX-512 kernels of burn-flex's `x86-v4` "
+      "feature did not change it); memory copies and zeroing take another 10–15 %, then element-wise "
+      "ops, the exact-erf GELU (scalar `libm`) and `exp` in softmax and softplus.\n")
 
     # Corpus build.
     def med(prefix, key=None):
@@ -111,12 +117,17 @@ def main():
     p(f"| seconds, pandas' own timer | | {pin:.2f} | {pin / fw:.1f}× |")
     rss = lambda prefix: statistics.median(r["rss_mb"] for n, r in runs.items() if n.startswith(prefix))
     p(f"| peak RSS (MB) | {rss('corpus_fadecast_'):.0f} | {rss('corpus_pandas_'):.0f} | |")
-    p("\nWhat limits it (`perf record`): inflating the gzip files (about a quarter of the CPU time; "
-      "pandas pays the same in zlib), CSV parsing and float conversion, building the Arrow table and "
-      "encoding Parquet, and page faults of fresh memory (about a tenth). Files, cells, table columns "
-      "and Parquet columns are all processed in parallel, yet the two cores are busy only about 70 % of "
-      "the wall time: datasets start and end with serial steps (their cells.csv, concatenation, the file "
-      "footer and rename).")
+    p("\nWhere the time goes (`perf record`, one thread): inflating the gzip files, about 30 % of the CPU "
+      "time (zlib-rs; pandas pays the same in zlib, and zune-inflate measured no faster); CSV parsing "
+      "(`csv_core`) about 15 %; page faults of fresh memory about 10 %; Parquet encoding about 10 %; "
+      "number parsing, cleaning and SHA-256 of the inputs the rest. Files, cells, table columns and "
+      "Parquet columns are processed in parallel, and the two cores are busy about 90 % of the wall "
+      "time. What made it faster this round: the cycle table is built in one pass over the rows into "
+      "pre-sized columns (a pass per column re-read every row), dictionary encoding is kept for the "
+      "text columns only (hashing every measurement cost more than it saved), the outlier filter's "
+      "11-point windows are kept sorted as they slide instead of sorted afresh, rows are read into one "
+      "reused record, and numbers are parsed by fast-float2 (checked to accept and reject exactly what "
+      "the standard library does).")
     p(f"\nSame table: {cm['cycles']['rows']:,} cycle rows of {cm['cycles']['cells']} cells compared, "
       f"{'identical' if cm['ok'] else 'MISMATCH'} (largest column difference "
       f"{max(cm['cycles']['max_abs_diff'].values(), default=0):.1e}).\n")

@@ -17,12 +17,11 @@
 //! Positions are rotary (RoPE), so attention depends on relative patch distance only; that is
 //! what lets the KV cache be trimmed to a sliding window during long autoregressive rollouts.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::nn::{
     LayerNorm, LayerNormConfig, Linear, LinearConfig, RotaryEncoding, RotaryEncodingConfig,
 };
 use burn::tensor::activation::{gelu, softmax, softplus};
-use burn::module::{ModuleMapper, Param};
 use burn::tensor::{Bool, DType, Device, Element, FloatDType, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 

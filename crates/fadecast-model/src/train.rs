@@ -35,10 +35,10 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::lr_scheduler::LrSchedulerConfig;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use rayon::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 use fadecast::data::Cell;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{input_tensors, FadeModel, ModelConfig};

@@ -133,14 +133,14 @@ pub fn cycle_batch(cells: &[Cell]) -> Result<RecordBatch> {
             })
             .collect()
     };
-    let mask = || -> ArrayRef {
+    let masks = || -> ArrayRef {
         Arc::new(UInt16Array::from_iter_values(cells.iter().flat_map(|c| &c.cycles).map(Cycle::descriptor_mask)))
     };
     // Two threads' worth of work of about equal size.
     let half = (3 + N_DESCRIPTORS) / 2;
     let ((dataset, cell_id, mask), (low, high)) = rayon::join(
         || {
-            let ((d, c), m) = rayon::join(|| rayon::join(|| repeated(&|m| &m.dataset), || repeated(&|m| &m.cell_id)), mask);
+            let ((d, c), m) = rayon::join(|| rayon::join(|| repeated(&|m| &m.dataset), || repeated(&|m| &m.cell_id)), masks);
             (d, c, m)
         },
         || rayon::join(|| numbers(0..half), || numbers(half..3 + N_DESCRIPTORS)),

@@ -36,6 +36,7 @@ from torch_model import load_model
 FORECAST_DEFAULTS = {
     "eol_threshold": 0.8, "max_rollout_patches": 256, "feedback": "own_quantile",
     "checkup_subdivide": 4, "strides": [1, 2, 4, 8], "min_context_patches": 2, "reanchor_patches": 8,
+    "refine_short_context": False,
 }
 
 # ───────────────────────────── host-side helpers (windows.rs, forecast.rs) ─────────────────────────────
@@ -77,14 +78,16 @@ def series_norm(values, min_scale):
     return loc, scale
 
 
-def side_channels(spacing, loc, scale, patch_start):
-    """model.rs `side_channels`, broadcast over arrays (float64; the caller casts)."""
+def side_channels(spacing, loc, scale, patch_start, age_channel=True):
+    """model.rs `side_channels`, broadcast over arrays (float64; the caller casts). Without the
+    model's `age_channel` the last channel is 0."""
     spacing, loc, scale, patch_start = np.broadcast_arrays(spacing, loc, scale, patch_start)
+    age = np.log(1.0 + np.maximum(patch_start, 0.0)) / 8.0 if age_channel else np.zeros_like(patch_start)
     return np.stack([
         np.log(np.maximum(spacing, 1e-3)) / 5.0,
         (loc - 0.9) * 5.0,
         np.log(scale) / 5.0 + 0.5,
-        np.log(1.0 + np.maximum(patch_start, 0.0)) / 8.0,
+        age,
     ], axis=-1)
 
 
@@ -102,6 +105,9 @@ def prepare(cycles, soh, observation, fc, mc):
 
     fits = [s for s in fc["strides"] if s >= 1 and points(base * s) // p >= fc["min_context_patches"]]
     spacing = base * (max(fits) if fits else 1)
+    need = max(fc["min_context_patches"], 1) * p
+    if fc["refine_short_context"] and points(spacing) < need and origin > cycles[0]:
+        spacing = (origin - cycles[0]) / (need - 1)  # a few check-ups, resampled to fill the context
     n = min(max(points(spacing) // p, 1), mc["max_context_patches"])
     back = np.arange(n * p - 1, -1, -1, dtype=np.float64)
     ctx = interpolate(cycles, soh, np.maximum(origin - back * spacing, cycles[0]))  # [n·P]
@@ -176,7 +182,7 @@ def roll_out(model, cells, fc, mc):
         """Each row's last `patches` patches, normalised on its own norm, with side channels."""
         z = (series[a, :, length - patches * p:length] - loc[a, :, None]) / scale[a, :, None]
         starts = patch_start(a, np.arange(first, first + patches))  # [A, patches]
-        side = side_channels(spacing[a, None, None], loc[a, :, None], scale[a, :, None], starts[:, None, :])
+        side = side_channels(spacing[a, None, None], loc[a, :, None], scale[a, :, None], starts[:, None, :], mc.get("age_channel", True))
         z = torch.from_numpy(z.astype(f32)).reshape(len(a) * rows, patches, p)  # [A·R, n, P]
         return z, torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(a) * rows, patches, -1)  # [A·R, n, 4]
 
@@ -232,7 +238,7 @@ def roll_out(model, cells, fc, mc):
             positions = keep
         else:
             z = torch.from_numpy(feed[~stop]).reshape(len(active) * rows, 1, p)  # [A·R, 1, P]
-            side = side_channels(spacing[active, None], loc[active], scale[active], patch_start(active, step))
+            side = side_channels(spacing[active, None], loc[active], scale[active], patch_start(active, step), mc.get("age_channel", True))
             side = torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(active) * rows, 1, -1)  # [A·R, 1, 4]
             out, _ = model(z, side, cache)  # [A·R, 1, P, Q]
             positions += 1

@@ -36,7 +36,7 @@ fn patching(c: &mut Criterion) {
             for ctx in &contexts {
                 let norm = SeriesNorm::from_context(ctx, 0.01);
                 z.push(ctx.iter().map(|&v| norm.normalise(v) as f32).collect::<Vec<f32>>());
-                side.push((0..n).map(|t| side_channels(1.0, &norm, (t * p) as f64)).collect::<Vec<[f32; N_SIDE]>>());
+                side.push((0..n).map(|t| side_channels(1.0, &norm, Some((t * p) as f64))).collect::<Vec<[f32; N_SIDE]>>());
             }
             input_tensors(&z, &side, p, &device, burn::tensor::DType::F32)
         })

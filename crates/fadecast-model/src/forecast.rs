@@ -51,6 +51,10 @@ pub struct ForecastConfig {
     pub min_context_patches: usize,
     /// Patches kept as the fresh context when a rollout re-anchors (see [`Forecaster::forecast`]).
     pub reanchor_patches: usize,
+    /// A history too short to fill `min_context_patches` on its own grid (a few check-ups) is
+    /// resampled finer until it does, instead of being padded at the front. Only for models whose
+    /// training windows saw such grids ([`WindowConfig::checkup_refine`]).
+    pub refine_short_context: bool,
 }
 
 impl Default for ForecastConfig {
@@ -63,6 +67,7 @@ impl Default for ForecastConfig {
             strides: WindowConfig::default().strides,
             min_context_patches: 2,
             reanchor_patches: 8,
+            refine_short_context: false,
         }
     }
 }
@@ -290,6 +295,7 @@ struct Rollout {
     /// Context patches (equal within a batch).
     n_patches: usize,
     patch_len: usize,
+    age_channel: bool,
     /// The last requested cycle (at least the origin).
     horizon: f64,
     observed_eol: Option<f64>,
@@ -328,9 +334,13 @@ impl Rollout {
             .filter(|&s| s >= 1 && points(base * s as f64) / p >= f.config.min_context_patches)
             .max()
             .unwrap_or(1);
-        let spacing = base * stride as f64;
+        let mut spacing = base * stride as f64;
+        let need = f.config.min_context_patches.max(1) * p;
+        if f.config.refine_short_context && points(spacing) < need && origin > cycles[0] {
+            spacing = (origin - cycles[0]) / (need - 1) as f64;
+        }
         let n_patches = (points(spacing) / p).clamp(1, mc.max_context_patches);
-        // A history shorter than one patch is padded at the front with its first value.
+        // A history shorter than one patch (and not refined) is padded at the front with its first value.
         let ctx: Vec<f64> = (0..n_patches * p)
             .map(|i| {
                 let back = (n_patches * p - 1 - i) as f64;
@@ -343,6 +353,7 @@ impl Rollout {
             spacing,
             n_patches,
             patch_len: p,
+            age_channel: mc.age_channel,
             horizon: r.at.iter().copied().fold(origin, f64::max),
             // Already at end of life: nothing to roll out for the EOL, but the trajectory is still asked for.
             observed_eol: first_crossing(cycles, soh, f.config.eol_threshold),
@@ -359,9 +370,10 @@ impl Rollout {
         }
     }
 
-    /// Cycle where patch `t` starts (t < 0: context patches, t = 0 the first predicted one).
-    fn patch_start(&self, t: isize) -> f64 {
-        self.origin + (t * self.patch_len as isize + 1) as f64 * self.spacing
+    /// The age side channel of patch `t` (t < 0: context patches, t = 0 the first predicted one):
+    /// the cycle where it starts, for models that take it.
+    fn age(&self, t: isize) -> Option<f64> {
+        self.age_channel.then(|| self.origin + (t * self.patch_len as isize + 1) as f64 * self.spacing)
     }
 
     /// Appends each row's last `patches` patches (the first of them patch `first`), normalised,
@@ -369,7 +381,7 @@ impl Rollout {
     fn inputs(&self, patches: usize, first: isize, z: &mut Vec<Vec<f64>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (s, n) in self.series.iter().zip(&self.norms) {
             z.push(s[s.len() - patches * self.patch_len..].iter().map(|&v| n.normalise(v)).collect());
-            side.push((0..patches).map(|t| side_channels(self.spacing, n, self.patch_start(first + t as isize))).collect());
+            side.push((0..patches).map(|t| side_channels(self.spacing, n, self.age(first + t as isize))).collect());
         }
     }
 
@@ -377,7 +389,7 @@ impl Rollout {
     fn fed_back(&self, step: usize, z: &mut Vec<Vec<f64>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (f, n) in self.feed.iter().zip(&self.norms) {
             z.push(f.clone());
-            side.push(vec![side_channels(self.spacing, n, self.patch_start(step as isize))]);
+            side.push(vec![side_channels(self.spacing, n, self.age(step as isize))]);
         }
     }
 

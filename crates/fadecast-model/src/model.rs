@@ -52,6 +52,9 @@ pub struct ModelConfig {
     pub min_scale: f64,
     /// Width of the contrastive projection head (training only).
     pub d_proj: usize,
+    /// Feed the cell's age (cycles since its first observation) as a side channel. Off, the
+    /// channel is held at 0 and the model sees only the shape, level, scale and spacing.
+    pub age_channel: bool,
 }
 
 impl Default for ModelConfig {
@@ -68,6 +71,7 @@ impl Default for ModelConfig {
             quantiles: vec![0.1, 0.5, 0.9],
             min_scale: 0.01,
             d_proj: 32,
+            age_channel: true,
         }
     }
 }
@@ -148,13 +152,14 @@ impl SeriesNorm {
 /// The side channels of one patch, all known without looking past the origin: the grid spacing
 /// (so check-up data at 50-cycle steps is not mistaken for per-cycle data), the context's level and
 /// scale (normalisation removes them, yet fade speeds up as SOH falls), and the cell's age at the
-/// patch start. Each is squashed to roughly [-2, 2].
-pub fn side_channels(spacing: f64, norm: &SeriesNorm, patch_start_cycle: f64) -> [f32; N_SIDE] {
+/// patch start (`None`: 0, for models without [`ModelConfig::age_channel`]). Each is squashed to
+/// roughly [-2, 2].
+pub fn side_channels(spacing: f64, norm: &SeriesNorm, patch_start_cycle: Option<f64>) -> [f32; N_SIDE] {
     [
         (spacing.max(1e-3).ln() / 5.0) as f32,
         ((norm.loc - 0.9) * 5.0) as f32,
         (norm.scale.ln() / 5.0 + 0.5) as f32,
-        ((1.0 + patch_start_cycle.max(0.0)).ln() / 8.0) as f32,
+        patch_start_cycle.map_or(0.0, |c| ((1.0 + c.max(0.0)).ln() / 8.0) as f32),
     ]
 }
 

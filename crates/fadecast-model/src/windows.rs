@@ -4,6 +4,8 @@
 //!    cycle grid. Per-cycle data keeps its median cycle step; check-up data, sparse and irregular,
 //!    gets its median check-up gap divided by `checkup_subdivide`, so a 20-check-up cell still
 //!    spans a few patches. The spacing is recorded and reaches the model as a side channel.
+//!    Windows of check-up series may also read that grid refined (`checkup_refine`), as the
+//!    forecaster does for a history of a few check-ups (`ForecastConfig::refine_short_context`).
 //! 2. [`WindowSampler`]: a window is `n` consecutive patches of one series, read at a stride
 //!    (1, 2, 4, … grid steps: the model sees many spacings and long spans cheaply). The first
 //!    `n - 1` patches are the context, patches 1..n the next-patch targets.
@@ -40,11 +42,21 @@ pub struct WindowConfig {
     /// Chance that a window is cut to a random shorter length (2 patches up), so the model also
     /// learns from the short-context normalisation it meets early in a cell's life.
     pub short_window_prob: f64,
+    /// Check-up series are also read on grids this many times finer (linear interpolation between
+    /// check-ups), each drawn with equal chance: the forecaster resamples a history of a few
+    /// check-ups that finely so it still fills its minimum context, and training must have shown
+    /// the model such grids. `[1]`: the base grid only.
+    pub checkup_refine: Vec<usize>,
 }
 
 impl Default for WindowConfig {
     fn default() -> Self {
-        Self { checkup_subdivide: 4, strides: vec![1, 2, 4, 8], short_window_prob: 0.3 }
+        Self {
+            checkup_subdivide: 4,
+            strides: vec![1, 2, 4, 8],
+            short_window_prob: 0.3,
+            checkup_refine: vec![1],
+        }
     }
 }
 
@@ -85,6 +97,7 @@ pub fn grid_spacing(cycles: &[f64], observation: Observation, checkup_subdivide:
 pub struct GridSeries {
     pub key: String,
     pub dataset: String,
+    pub observation: Observation,
     /// Cycle of grid point 0.
     pub start: f64,
     pub spacing: f64,
@@ -114,6 +127,7 @@ impl GridSeries {
         Some(Self {
             key: cell.key(),
             dataset: m.dataset.clone(),
+            observation: m.observation,
             start,
             spacing,
             soh: grid,
@@ -122,6 +136,31 @@ impl GridSeries {
             temperature_c: nan(m.temperature_c),
             conditions: [nan(m.charge_c_rate), nan(m.discharge_c_rate), nan(m.dod)],
         })
+    }
+
+    /// The grid refinements windows of this series may use (see [`WindowConfig::checkup_refine`]).
+    fn refines(&self, cfg: &WindowConfig) -> Vec<usize> {
+        let checkup = self.observation == Observation::CheckUp;
+        let mut r: Vec<usize> = cfg.checkup_refine.iter().copied().filter(|&r| r > 1 && checkup).collect();
+        r.insert(0, 1);
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+
+    /// Number of points on the grid refined `r` times.
+    fn points_at(&self, r: usize) -> usize {
+        (self.soh.len() - 1) * r + 1
+    }
+
+    /// SOH at point `j` of the grid refined `r` times (linear between base grid points).
+    fn fine_value(&self, j: usize, r: usize) -> f64 {
+        let (a, rem) = (j / r, j % r);
+        if rem == 0 {
+            return self.soh[a];
+        }
+        let t = rem as f64 / r as f64;
+        self.soh[a] * (1.0 - t) + self.soh[a + 1] * t
     }
 
     /// Descriptor vector and mask over the cycles `[from, to]`: each cycle descriptor is the mean
@@ -208,7 +247,7 @@ impl Window {
             target[i] = z(self.values[i + p]);
         }
         let side = (0..n)
-            .map(|t| side_channels(self.spacing, &norm, self.start_cycle + (t * p) as f64 * self.spacing))
+            .map(|t| side_channels(self.spacing, &norm, cfg.age_channel.then(|| self.start_cycle + (t * p) as f64 * self.spacing)))
             .collect();
         Example { input, side, target, valid, first: k - 1, weight: norm.scale as f32 }
     }
@@ -225,13 +264,13 @@ pub struct WindowSampler {
 }
 
 impl WindowSampler {
-    /// Series with fewer than two patches (one context, one target) are dropped.
+    /// Series with fewer than two patches (one context, one target) on their finest grid are dropped.
     pub fn new(cells: &[Cell], model: &ModelConfig, cfg: &WindowConfig) -> Self {
         let p = model.patch_len;
         let series: Vec<GridSeries> = cells
             .iter()
             .filter_map(|c| GridSeries::from_cell(c, cfg))
-            .filter(|s| s.soh.len() >= 2 * p)
+            .filter(|s| s.refines(cfg).into_iter().any(|r| s.points_at(r) >= 2 * p))
             .collect();
         let mut acc = 0.0;
         let cumulative = series
@@ -251,28 +290,40 @@ impl WindowSampler {
     /// One random window.
     pub fn sample(&self, rng: &mut SplitMix64) -> Window {
         let total = *self.cumulative.last().expect("sampler has series");
-        let r = rng.next_f64() * total;
-        let si = self.cumulative.partition_point(|&c| c <= r).min(self.series.len() - 1);
+        let pick = rng.next_f64() * total;
+        let si = self.cumulative.partition_point(|&c| c <= pick).min(self.series.len() - 1);
         let s = &self.series[si];
         let p = self.patch_len;
 
-        // Strides that still leave two patches; stride 1 always does (checked in `new`).
-        let fits = |stride: usize| (s.soh.len() - 1) / stride + 1 >= 2 * p;
+        // The grid (refined `r` times: check-up series only) and the stride on it, among those that
+        // still leave two patches; the finest grid at stride 1 always does (checked in `new`).
+        let refines: Vec<usize> = s.refines(&self.cfg).into_iter().filter(|&r| s.points_at(r) >= 2 * p).collect();
+        // (No draw when there is no choice, so configs without refinement replay their old windows.)
+        let r = if refines.len() < 2 { refines.first().copied().unwrap_or(1) } else { refines[rng.below(refines.len())] };
+        let fine_len = s.points_at(r);
+        let fits = |stride: usize| (fine_len - 1) / stride + 1 >= 2 * p;
         let strides: Vec<usize> = self.cfg.strides.iter().copied().filter(|&st| st >= 1 && fits(st)).collect();
         let stride = if strides.is_empty() { 1 } else { strides[rng.below(strides.len())] };
-        let points_at_stride = (s.soh.len() - 1) / stride + 1;
+        let points_at_stride = (fine_len - 1) / stride + 1;
         let mut n = (points_at_stride / p).min(self.max_patches);
         if n > 2 && rng.next_f64() < self.cfg.short_window_prob {
             n = 2 + rng.below(n - 1);
         }
         let span = (n * p - 1) * stride + 1;
-        let offset = rng.below(s.soh.len() - span + 1);
-        let values: Vec<f64> = (0..n * p).map(|i| s.soh[offset + i * stride]).collect();
-        let spacing = s.spacing * stride as f64;
-        let start_cycle = s.start + offset as f64 * s.spacing;
+        let offset = rng.below(fine_len - span + 1);
         // Context length: uniform over 1 ..= n - 1 patches, so short contexts with long rollouts
         // (the early-life forecast) are trained as often as long ones.
         let context_patches = 1 + rng.below(n - 1);
+        self.window(si, r, stride, offset, n, context_patches)
+    }
+
+    /// The window of `n` patches of series `si` read from point `offset` of its grid refined `r`
+    /// times, at `stride`, its first `context_patches` patches the context.
+    fn window(&self, si: usize, r: usize, stride: usize, offset: usize, n: usize, context_patches: usize) -> Window {
+        let (s, p) = (&self.series[si], self.patch_len);
+        let values: Vec<f64> = (0..n * p).map(|i| s.fine_value(offset + i * stride, r)).collect();
+        let spacing = s.spacing * stride as f64 / r as f64;
+        let start_cycle = s.start + offset as f64 / r as f64 * s.spacing;
         let context_end = start_cycle + ((n - 1) * p - 1) as f64 * spacing;
         let (descriptors, mask) = s.descriptors(start_cycle, context_end);
         Window { series: si, values, n_patches: n, context_patches, spacing, start_cycle, descriptors, mask }

@@ -226,3 +226,71 @@ fn forecasting_many_cells_at_once_gives_each_its_own_forecast() {
     }
     assert!(alone.windows(2).any(|w| w[0].grid.len() != w[1].grid.len()), "cells stop at different steps");
 }
+
+/// A check-up cell: SOH measured every 50 cycles, fading along a bent line.
+fn checkup_cell(dataset: &str, id: usize, checkups: usize) -> fadecast::data::Cell {
+    use fadecast::data::{Cell, CellMeta, Cycle, Observation};
+    let cycles = (0..checkups)
+        .map(|k| {
+            let c = 50.0 * k as f64;
+            let soh = 1.0 - 0.01 * k as f64 - 0.002 * (k * k) as f64;
+            Cycle { cycle: c, capacity_ah: Some(soh), soh, descriptors: [None; fadecast::N_DESCRIPTORS] }
+        })
+        .collect();
+    let meta = CellMeta { dataset: dataset.into(), cell_id: format!("c{id}"), observation: Observation::CheckUp, ..CellMeta::default() };
+    Cell { meta, cycles }
+}
+
+#[test]
+fn check_up_windows_on_refined_grids_lie_on_the_line_between_check_ups() {
+    let cfg = common::tiny_model();
+    // Two check-ups: 5 points on the base grid (a quarter check-up apart), under two patches of 4.
+    let cells = vec![checkup_cell("CHECKUPS", 0, 2)];
+    assert!(WindowSampler::new(&cells, &cfg, &WindowConfig::default()).is_empty(), "too short on the base grid");
+    let wc = WindowConfig { checkup_refine: vec![1, 2, 4, 8], ..WindowConfig::default() };
+    let sampler = WindowSampler::new(&cells, &cfg, &wc);
+    let (xs, ys) = (cells[0].cycle_axis(), cells[0].soh());
+    let windows = sampler.sample_many(200, 3);
+    let spacings: std::collections::BTreeSet<u64> = windows.iter().map(|w| w.spacing.to_bits()).collect();
+    assert!(spacings.len() >= 2, "several refinements drawn");
+    for w in &windows {
+        assert!(w.spacing < 12.5, "only refined grids leave two patches");
+        for (i, v) in w.values.iter().enumerate() {
+            let truth = fadecast_model::windows::interpolate(&xs, &ys, w.start_cycle + i as f64 * w.spacing);
+            assert!((v - truth).abs() < 1e-12, "point {i} of a window at spacing {}: {v} vs {truth}", w.spacing);
+        }
+    }
+}
+
+#[test]
+fn a_few_check_ups_are_refined_to_fill_the_minimum_context() {
+    let _serial = common::seeded();
+    let cell = checkup_cell("CHECKUPS", 0, 8);
+    let at = [250.0, 300.0, 350.0];
+    let cfg = ForecastConfig { refine_short_context: true, ..ForecastConfig::default() };
+    let need = cfg.min_context_patches * common::tiny_model().patch_len;
+    // Two check-ups: 5 points on the quarter-gap grid, fewer than two patches.
+    let f = Forecaster::new(tiny(13), cfg).forecast_cell(&cell, 2, &at);
+    let step = f.grid[1] - f.grid[0];
+    assert!((step - 50.0 / (need - 1) as f64).abs() < 1e-9, "one check-up gap spread over {need} points, got a step of {step}");
+    assert!(f.values.iter().flatten().all(|v| v.is_finite()));
+    // Unrefined, the same history sits on the quarter-gap grid (padded at the front).
+    let g = Forecaster::new(tiny(13), ForecastConfig::default()).forecast_cell(&cell, 2, &at);
+    assert!((g.grid[1] - g.grid[0] - 12.5).abs() < 1e-9);
+}
+
+#[test]
+fn without_the_age_channel_a_history_forecasts_the_same_whenever_it_started() {
+    let _serial = common::seeded();
+    let cell = common::synthetic_cell(0, 30.0, 120);
+    let (cycles, soh) = (cell.cycle_axis(), cell.soh());
+    let later: Vec<f64> = cycles.iter().map(|c| c + 1000.0).collect();
+    let paths = |age_channel: bool, xs: &[f64]| {
+        let device = Device::flex();
+        device.seed(14);
+        let model = fadecast_model::model::ModelConfig { age_channel, ..common::tiny_model() }.init(&device);
+        Forecaster::new(model, ForecastConfig::default()).forecast(xs, &soh, fadecast::data::Observation::PerCycle, &[]).paths
+    };
+    assert_eq!(paths(false, &cycles), paths(false, &later), "shape, level, scale and spacing only");
+    assert_ne!(paths(true, &cycles), paths(true, &later), "the age channel tells them apart");
+}

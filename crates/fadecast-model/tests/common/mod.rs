@@ -21,13 +21,14 @@ pub fn tiny_model() -> ModelConfig {
         quantiles: vec![0.1, 0.5, 0.9],
         min_scale: 0.01,
         d_proj: 8,
+        age_channel: true,
     }
 }
 
 pub fn tiny_train(epochs: usize) -> TrainConfig {
     TrainConfig {
         model: tiny_model(),
-        windows: WindowConfig { checkup_subdivide: 2, strides: vec![1, 2], short_window_prob: 0.3 },
+        windows: WindowConfig { checkup_subdivide: 2, strides: vec![1, 2], short_window_prob: 0.3, checkup_refine: vec![1] },
         seed: 3,
         epochs,
         windows_per_epoch: 128,

@@ -314,13 +314,6 @@ impl WindowSampler {
         // Context length: uniform over 1 ..= n - 1 patches, so short contexts with long rollouts
         // (the early-life forecast) are trained as often as long ones.
         let context_patches = 1 + rng.below(n - 1);
-        self.window(si, r, stride, offset, n, context_patches)
-    }
-
-    /// The window of `n` patches of series `si` read from point `offset` of its grid refined `r`
-    /// times, at `stride`, its first `context_patches` patches the context.
-    fn window(&self, si: usize, r: usize, stride: usize, offset: usize, n: usize, context_patches: usize) -> Window {
-        let (s, p) = (&self.series[si], self.patch_len);
         let values: Vec<f64> = (0..n * p).map(|i| s.fine_value(offset + i * stride, r)).collect();
         let spacing = s.spacing * stride as f64 / r as f64;
         let start_cycle = s.start + offset as f64 / r as f64 * s.spacing;

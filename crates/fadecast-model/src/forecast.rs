@@ -2,7 +2,9 @@
 //!
 //! 1. The history is resampled onto a grid that *ends at the origin* (the last observation), so
 //!    nothing after it is ever interpolated; the last `max_context_patches` whole patches are kept
-//!    (a history shorter than one patch is padded at the front with its first value).
+//!    (a history shorter than one patch is padded at the front with its first value). With
+//!    `whole_history_patches` the grid is instead the whole history spread over exactly that many
+//!    patches, so the rollout steps in fractions of the history's own span.
 //! 2. The context is normalised on itself and encoded once; then the model rolls out patch by
 //!    patch with its KV cache. Each quantile level follows its own path: path q feeds back its
 //!    own q-quantile patch ([`Feedback::OwnQuantile`], so uncertainty compounds with the horizon),
@@ -55,6 +57,12 @@ pub struct ForecastConfig {
     /// resampled finer until it does, instead of being padded at the front. Only for models whose
     /// training windows saw such grids ([`WindowConfig::checkup_refine`]).
     pub refine_short_context: bool,
+    /// When > 0, the whole history (first observation to origin) is resampled onto exactly this
+    /// many patches, whatever its length: every context then spans the same number of points and
+    /// the rollout advances in fractions of the history's own span, the grid of the training
+    /// windows with [`WindowConfig::whole_history_prob`]. Overrides `strides` and
+    /// `refine_short_context` (a one-observation history keeps the base grid).
+    pub whole_history_patches: usize,
 }
 
 impl Default for ForecastConfig {
@@ -68,6 +76,23 @@ impl Default for ForecastConfig {
             min_context_patches: 2,
             reanchor_patches: 8,
             refine_short_context: false,
+            whole_history_patches: 0,
+        }
+    }
+}
+
+impl ForecastConfig {
+    /// The defaults, reading histories on the grids the training windows of `windows` showed:
+    /// the same check-up grid and strides, refined short histories where check-up grids were
+    /// refined, whole-history grids where there were whole-history windows. `fadecast train`
+    /// saves it beside the weights, so a fresh run forecasts as it was trained.
+    pub fn matching(windows: &WindowConfig) -> Self {
+        Self {
+            checkup_subdivide: windows.checkup_subdivide,
+            strides: windows.strides.clone(),
+            refine_short_context: windows.checkup_refine.iter().any(|&r| r > 1),
+            whole_history_patches: if windows.whole_history_prob > 0.0 { windows.whole_history_patches } else { 0 },
+            ..Self::default()
         }
     }
 }
@@ -338,6 +363,10 @@ impl Rollout {
         let need = f.config.min_context_patches.max(1) * p;
         if f.config.refine_short_context && points(spacing) < need && origin > cycles[0] {
             spacing = (origin - cycles[0]) / (need - 1) as f64;
+        }
+        let whole = f.config.whole_history_patches.min(mc.max_context_patches);
+        if whole > 0 && origin > cycles[0] {
+            spacing = (origin - cycles[0]) / (whole * p - 1) as f64;
         }
         let n_patches = (points(spacing) / p).clamp(1, mc.max_context_patches);
         // A history shorter than one patch (and not refined) is padded at the front with its first value.

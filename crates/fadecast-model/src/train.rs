@@ -18,6 +18,7 @@
 //! RUN_DIR/log.jsonl            one line per epoch: losses, learning rate, seconds
 //! RUN_DIR/checkpoints/epoch-NNNN/{model.bpk, optimizer.bpk, state.json}   resume points
 //! RUN_DIR/model.safetensors    the latest weights, for forecasting (with RUN_DIR/model.json)
+//! RUN_DIR/forecast.json        rollout settings that read histories on the training windows' grids
 //! ```
 //!
 //! A checkpoint is complete once its `state.json` exists (written last, atomically); `--resume`
@@ -605,6 +606,7 @@ pub fn train(
     }
     write_json(&config_path, cfg)?;
     write_json(&out.join("model.json"), &cfg.model)?;
+    write_json(&out.join("forecast.json"), &crate::forecast::ForecastConfig::matching(&cfg.windows))?;
     let manifest = Manifest {
         fadecast_model_version: env!("CARGO_PKG_VERSION").into(),
         git_revision: git_revision(),

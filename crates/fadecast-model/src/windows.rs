@@ -8,7 +8,11 @@
 //!    forecaster does for a history of a few check-ups (`ForecastConfig::refine_short_context`).
 //! 2. [`WindowSampler`]: a window is `n` consecutive patches of one series, read at a stride
 //!    (1, 2, 4, … grid steps: the model sees many spacings and long spans cheaply). The first
-//!    `n - 1` patches are the context, patches 1..n the next-patch targets.
+//!    `n - 1` patches are the context, patches 1..n the next-patch targets. A share of windows
+//!    (`whole_history_prob`) are instead *whole-history* windows: the series from its first
+//!    observation to a random origin resampled onto exactly `whole_history_patches` patches, then
+//!    what follows at that spacing, as the forecaster reads a history with
+//!    `ForecastConfig::whole_history_patches`.
 //! 3. Each window carries a physical-descriptor vector with an availability mask, for the
 //!    contrastive loss only: cycle descriptors averaged over the window's context cycles,
 //!    temperature falling back to the cell's test temperature, plus the condition descriptors
@@ -47,6 +51,13 @@ pub struct WindowConfig {
     /// check-ups that finely so it still fills its minimum context, and training must have shown
     /// the model such grids. `[1]`: the base grid only.
     pub checkup_refine: Vec<usize>,
+    /// Chance that a window is a *whole-history* window: the cell's history from its first
+    /// observation up to a random origin, resampled onto exactly `whole_history_patches` patches,
+    /// followed by what comes next at that same spacing — the grid the forecaster uses with
+    /// [`ForecastConfig::whole_history_patches`](crate::forecast::ForecastConfig). 0: never.
+    pub whole_history_prob: f64,
+    /// Context patches of a whole-history window.
+    pub whole_history_patches: usize,
 }
 
 impl Default for WindowConfig {
@@ -56,6 +67,8 @@ impl Default for WindowConfig {
             strides: vec![1, 2, 4, 8],
             short_window_prob: 0.3,
             checkup_refine: vec![1],
+            whole_history_prob: 0.0,
+            whole_history_patches: 4,
         }
     }
 }
@@ -103,8 +116,9 @@ pub struct GridSeries {
     pub spacing: f64,
     /// SOH at `start + k * spacing`.
     pub soh: Vec<f64>,
-    /// Raw observation cycles and their descriptors (NaN = not measured).
+    /// Raw observation cycles, their SOH and descriptors (NaN = not measured).
     obs_cycles: Vec<f64>,
+    obs_soh: Vec<f64>,
     obs_desc: Vec<[f32; N_DESCRIPTORS]>,
     /// Condition descriptors from the metadata (NaN = unknown).
     temperature_c: f32,
@@ -132,6 +146,7 @@ impl GridSeries {
             spacing,
             soh: grid,
             obs_cycles: cycles,
+            obs_soh: soh,
             obs_desc: cell.cycles.iter().map(|c| c.descriptors.map(nan)).collect(),
             temperature_c: nan(m.temperature_c),
             conditions: [nan(m.charge_c_rate), nan(m.discharge_c_rate), nan(m.dod)],
@@ -294,6 +309,12 @@ impl WindowSampler {
         let si = self.cumulative.partition_point(|&c| c <= pick).min(self.series.len() - 1);
         let s = &self.series[si];
         let p = self.patch_len;
+        // (No draw when whole-history windows are off, so older configs replay their windows.)
+        if self.cfg.whole_history_prob > 0.0 && rng.next_f64() < self.cfg.whole_history_prob {
+            if let Some(w) = self.whole_history(si, rng) {
+                return w;
+            }
+        }
 
         // The grid (refined `r` times: check-up series only) and the stride on it, among those that
         // still leave two patches; the finest grid at stride 1 always does (checked in `new`).
@@ -320,6 +341,29 @@ impl WindowSampler {
         let context_end = start_cycle + ((n - 1) * p - 1) as f64 * spacing;
         let (descriptors, mask) = s.descriptors(start_cycle, context_end);
         Window { series: si, values, n_patches: n, context_patches, spacing, start_cycle, descriptors, mask }
+    }
+
+    /// A whole-history window of series `si` (see [`WindowConfig::whole_history_prob`]): the origin
+    /// is the last observation at or before a uniformly drawn 3–90 % of the series' span; `None`
+    /// when the series does not reach one patch past it at that spacing.
+    fn whole_history(&self, si: usize, rng: &mut SplitMix64) -> Option<Window> {
+        let s = &self.series[si];
+        let (p, k) = (self.patch_len, self.cfg.whole_history_patches.clamp(1, self.max_patches - 1));
+        let (cycles, start) = (&s.obs_cycles, s.start);
+        let end = cycles[cycles.len() - 1];
+        let wanted = start + (0.03 + 0.87 * rng.next_f64()) * (end - start);
+        let origin = cycles[cycles.partition_point(|&c| c <= wanted).max(2) - 1];
+        if origin <= start {
+            return None;
+        }
+        let spacing = (origin - start) / (k * p - 1) as f64;
+        let n = ((((end - start) / spacing + 1e-9).floor() as usize + 1) / p).min(self.max_patches);
+        if n <= k {
+            return None;
+        }
+        let values = (0..n * p).map(|i| interpolate(cycles, &s.obs_soh, start + i as f64 * spacing)).collect();
+        let (descriptors, mask) = s.descriptors(start, origin);
+        Some(Window { series: si, values, n_patches: n, context_patches: k, spacing, start_cycle: start, descriptors, mask })
     }
 
     /// `count` windows from a generator seeded with `seed` (the same seed gives the same windows).

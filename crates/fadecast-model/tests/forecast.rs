@@ -294,3 +294,62 @@ fn without_the_age_channel_a_history_forecasts_the_same_whenever_it_started() {
     assert_eq!(paths(false, &cycles), paths(false, &later), "shape, level, scale and spacing only");
     assert_ne!(paths(true, &cycles), paths(true, &later), "the age channel tells them apart");
 }
+
+#[test]
+fn whole_history_windows_put_the_history_on_its_patches_and_continue_at_that_spacing() {
+    let cfg = common::tiny_model();
+    let p = cfg.patch_len;
+    let cells = vec![common::synthetic_cell(0, 30.0, 300)];
+    let wc = WindowConfig { whole_history_prob: 1.0, whole_history_patches: 2, ..WindowConfig::default() };
+    let sampler = WindowSampler::new(&cells, &cfg, &wc);
+    let (xs, ys) = (cells[0].cycle_axis(), cells[0].soh());
+    let windows = sampler.sample_many(100, 5);
+    let spacings: std::collections::BTreeSet<u64> = windows.iter().map(|w| w.spacing.to_bits()).collect();
+    assert!(spacings.len() > 10, "origins are drawn along the series");
+    // A draw whose series ends too soon after its origin falls back to an ordinary window.
+    let whole: Vec<_> = windows.iter().filter(|w| w.context_patches == 2 && w.start_cycle == xs[0] && w.spacing.fract() != 0.0).collect();
+    assert!(whole.len() > 50, "most draws are whole-history windows ({} of 100)", whole.len());
+    for w in whole {
+        let origin = w.start_cycle + (2 * p - 1) as f64 * w.spacing;
+        assert!(xs.iter().any(|c| (c - origin).abs() < 1e-9), "the context ends at an observation, not at {origin}");
+        assert!(w.n_patches > 2 && w.n_patches <= cfg.max_context_patches + 1);
+        let end = w.start_cycle + (w.n_patches * p - 1) as f64 * w.spacing;
+        assert!(end <= xs[xs.len() - 1] + 1e-9, "targets stay inside the observed series");
+        for (i, v) in w.values.iter().enumerate() {
+            let truth = fadecast_model::windows::interpolate(&xs, &ys, w.start_cycle + i as f64 * w.spacing);
+            assert!((v - truth).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn a_whole_history_forecast_spreads_any_history_over_the_same_patches() {
+    let _serial = common::seeded();
+    let cell = common::synthetic_cell(0, 30.0, 300);
+    let cfg = ForecastConfig { whole_history_patches: 3, ..ForecastConfig::default() };
+    let points = 3 * common::tiny_model().patch_len;
+    let forecaster = Forecaster::new(tiny(15), cfg);
+    for n in [10, 60, 200] {
+        let f = forecaster.forecast_cell(&cell, n, &[400.0]);
+        let span = cell.cycles[n - 1].cycle - cell.cycles[0].cycle;
+        let step = f.grid[1] - f.grid[0];
+        assert!((step - span / (points - 1) as f64).abs() < 1e-9, "{n} observations: step {step} for a span of {span}");
+        assert!(f.values.iter().flatten().all(|v| v.is_finite()), "the request at cycle 400 is reached");
+    }
+}
+
+#[test]
+fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
+    let plain = ForecastConfig::matching(&WindowConfig::default());
+    assert_eq!(plain, ForecastConfig::default(), "default windows, default rollout");
+    let wc = WindowConfig { checkup_subdivide: 2, strides: vec![1, 3], checkup_refine: vec![1, 4], whole_history_prob: 0.5, whole_history_patches: 5, ..WindowConfig::default() };
+    let f = ForecastConfig::matching(&wc);
+    assert_eq!((f.checkup_subdivide, f.strides.clone()), (2, vec![1, 3]));
+    assert!(f.refine_short_context);
+    assert_eq!(f.whole_history_patches, 5);
+    // The shipped recipe's file is exactly what its training config implies.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-default.json")).unwrap()).unwrap();
+    let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
+    assert_eq!(ForecastConfig::matching(&train.windows), shipped);
+}

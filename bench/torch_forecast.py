@@ -328,6 +328,7 @@ def compare(ours_path, rust_path, tol=1e-4, patch_len=16):
     summary = {"compared": len(common), "max_abs_soh_diff": soh,
                "worst_cell": common[int(diffs.argmax())] if per_cell else None,
                "cells_over_tolerance": int((diffs > tol).sum()),
+               "cells_over": {f"{t:.0e}": int((diffs > t).sum()) for t in (1e-6, 1e-4, 1e-3)},
                "per_cell_max_diff_p50_p90_p99": [float(v) for v in np.percentile(diffs, [50, 90, 99])],
                "first_patch_max_abs_diff": first_patch, "max_abs_grid_diff": grid,
                "max_abs_eol_diff_cycles": eol, "eol_presence_mismatches": eol_none,

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{input_tensors, side_channels, FadeModel, ModelConfig, SeriesNorm, N_SIDE};
 use crate::train::TrainError;
-use crate::windows::{grid_spacing, interpolate, WindowConfig};
+use crate::windows::{grid_points, grid_spacing, interpolate, WindowConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -350,7 +350,7 @@ impl Rollout {
         let p = mc.patch_len;
         let origin = cycles[cycles.len() - 1];
         let base = grid_spacing(cycles, r.observation, f.config.checkup_subdivide);
-        let points = |spacing: f64| ((origin - cycles[0]) / spacing + 1e-9).floor() as usize + 1;
+        let points = |spacing: f64| grid_points(cycles[0], origin, spacing);
         let stride = f
             .config
             .strides

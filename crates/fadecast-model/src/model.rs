@@ -52,7 +52,7 @@ pub struct ModelConfig {
     pub min_scale: f64,
     /// Width of the contrastive projection head (training only).
     pub d_proj: usize,
-    /// Feed the cell's age (cycles since its first observation) as a side channel. Off, the
+    /// Feed the cell's age (the cycle number where each patch starts) as a side channel. Off, the
     /// channel is held at 0 and the model sees only the shape, level, scale and spacing.
     pub age_channel: bool,
 }

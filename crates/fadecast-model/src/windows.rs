@@ -96,6 +96,12 @@ pub fn median_gap(cycles: &[f64]) -> f64 {
     gaps[gaps.len() / 2]
 }
 
+/// Grid points from `start` to `end` (both included when `end` lies on the grid) at `spacing`;
+/// the tolerance keeps an end that round-off puts a hair short of a grid point on it.
+pub fn grid_points(start: f64, end: f64, spacing: f64) -> usize {
+    ((end - start) / spacing + 1e-9).floor() as usize + 1
+}
+
 /// The grid spacing for a series observed at `cycles`.
 pub fn grid_spacing(cycles: &[f64], observation: Observation, checkup_subdivide: usize) -> f64 {
     let gap = median_gap(cycles);
@@ -134,7 +140,7 @@ impl GridSeries {
         }
         let spacing = grid_spacing(&cycles, cell.meta.observation, cfg.checkup_subdivide);
         let (start, end) = (cycles[0], cycles[cycles.len() - 1]);
-        let n = ((end - start) / spacing + 1e-9).floor() as usize + 1;
+        let n = grid_points(start, end, spacing);
         let grid = (0..n).map(|k| interpolate(&cycles, &soh, start + k as f64 * spacing)).collect();
         let nan = |v: Option<f64>| v.map_or(f32::NAN, |x| x as f32);
         let m: &CellMeta = &cell.meta;
@@ -357,7 +363,7 @@ impl WindowSampler {
             return None;
         }
         let spacing = (origin - start) / (k * p - 1) as f64;
-        let n = ((((end - start) / spacing + 1e-9).floor() as usize + 1) / p).min(self.max_patches);
+        let n = (grid_points(start, end, spacing) / p).min(self.max_patches);
         if n <= k {
             return None;
         }

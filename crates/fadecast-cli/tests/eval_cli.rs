@@ -89,3 +89,34 @@ fn clear_errors() {
     let out = fadecast().args(["eval", "--model", "per_dataset", "--data", "whatever.csv", "--out"]).arg(tmp.path().join("x")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --corpus"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_robustness_probe_leaves_a_shape_only_forecaster_unchanged_and_is_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mine.csv");
+    let mut text = String::from("cell_id,cycle,capacity_ah\n");
+    for c in 1..=200 {
+        let c = c as f64;
+        text += &format!("A,{c},{:.6}\nB,{c},{:.6}\n", 2.0 - 0.002 * c - 1e-5 * c * c, 2.0 - 0.003 * c);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let score = |probe: &[&str]| -> Value {
+        let out = tmp.path().join(format!("out{}", probe.join("")));
+        let mut args = vec!["eval", "--data", csv.to_str().unwrap(), "--model", "persistence", "--out", out.to_str().unwrap()];
+        args.extend(probe);
+        run_ok(&args);
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap()
+    };
+    let (plain, probed) = (score(&[]), score(&["--shift-soh", "-0.03", "--scale-cycles", "2.5"]));
+    let rmse = |m: &Value| m["macro"]["rmse"].as_f64().unwrap();
+    assert!(rmse(&plain) > 1.0, "the cells fade: {}", rmse(&plain));
+    assert!((rmse(&plain) - rmse(&probed)).abs() < 1e-6, "the last value follows a shifted, stretched curve: {} vs {}", rmse(&plain), rmse(&probed));
+    assert!(plain.get("perturbation").is_none());
+    assert_eq!(probed["perturbation"]["soh_shift"], -0.03);
+    assert_eq!(probed["perturbation"]["cycle_scale"], 2.5);
+
+    let bad = fadecast().args(["eval", "--data", csv.to_str().unwrap(), "--model", "persistence", "--scale-cycles", "0", "--out"]).arg(tmp.path().join("x")).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cycle scale must be in (0, 100]"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(!tmp.path().join("x").exists(), "nothing written");
+}

@@ -12,7 +12,8 @@
 //!    (`whole_history_prob`) are instead *whole-history* windows: the series from its first
 //!    observation to a random origin resampled onto exactly `whole_history_patches` patches, then
 //!    what follows at that spacing, as the forecaster reads a history with
-//!    `ForecastConfig::whole_history_patches`.
+//!    `ForecastConfig::whole_history_patches`. A window's cycle axis may be stretched at random
+//!    (`spacing_jitter`), which only the spacing side channel sees.
 //! 3. Each window carries a physical-descriptor vector with an availability mask, for the
 //!    contrastive loss only: cycle descriptors averaged over the window's context cycles,
 //!    temperature falling back to the cell's test temperature, plus the condition descriptors
@@ -58,6 +59,11 @@ pub struct WindowConfig {
     pub whole_history_prob: f64,
     /// Context patches of a whole-history window.
     pub whole_history_patches: usize,
+    /// Each window's cycle axis is stretched by a factor drawn log-uniformly in
+    /// [1/`spacing_jitter`, `spacing_jitter`] (1: never). Only the spacing side channel sees it —
+    /// the normalised shape is the same — so the model knows the spacing roughly but cannot read
+    /// it as the fingerprint of the few training datasets cycled at that pace.
+    pub spacing_jitter: f64,
 }
 
 impl Default for WindowConfig {
@@ -69,6 +75,7 @@ impl Default for WindowConfig {
             checkup_refine: vec![1],
             whole_history_prob: 0.0,
             whole_history_patches: 4,
+            spacing_jitter: 1.0,
         }
     }
 }
@@ -308,8 +315,20 @@ impl WindowSampler {
         self.series.is_empty()
     }
 
-    /// One random window.
+    /// One random window, its cycle axis stretched (see [`WindowConfig::spacing_jitter`]).
     pub fn sample(&self, rng: &mut SplitMix64) -> Window {
+        let mut w = self.draw(rng);
+        // (No draw when the jitter is off, so older configs replay their windows.)
+        if self.cfg.spacing_jitter > 1.0 {
+            let stretch = self.cfg.spacing_jitter.powf(2.0 * rng.next_f64() - 1.0);
+            w.spacing *= stretch;
+            w.start_cycle *= stretch;
+        }
+        w
+    }
+
+    /// One random window as the series has it.
+    fn draw(&self, rng: &mut SplitMix64) -> Window {
         let total = *self.cumulative.last().expect("sampler has series");
         let pick = rng.next_f64() * total;
         let si = self.cumulative.partition_point(|&c| c <= pick).min(self.series.len() - 1);

@@ -323,6 +323,31 @@ fn whole_history_windows_put_the_history_on_its_patches_and_continue_at_that_spa
 }
 
 #[test]
+fn spacing_jitter_stretches_the_cycle_axis_and_leaves_the_curve() {
+    let cfg = common::tiny_model();
+    let cells = vec![common::synthetic_cell(0, 30.0, 300)];
+    let (xs, ys) = (cells[0].cycle_axis(), cells[0].soh());
+    let wc = WindowConfig { strides: vec![1], spacing_jitter: 2.0, ..WindowConfig::default() };
+    let windows = WindowSampler::new(&cells, &cfg, &wc).sample_many(200, 3);
+    let mut stretches = Vec::new();
+    for w in &windows {
+        // The synthetic cell is per-cycle at one cycle a step: the spacing is the stretch itself.
+        let stretch = w.spacing;
+        assert!((0.5 - 1e-12..=2.0 + 1e-12).contains(&stretch), "stretch {stretch}");
+        let start = w.start_cycle / stretch;
+        for (i, v) in w.values.iter().enumerate() {
+            let truth = fadecast_model::windows::interpolate(&xs, &ys, start + i as f64);
+            assert!((v - truth).abs() < 1e-9, "point {i}: the same curve, on a stretched axis");
+        }
+        stretches.push(stretch);
+    }
+    let (lo, hi) = stretches.iter().fold((f64::MAX, f64::MIN), |(a, b), &s| (a.min(s), b.max(s)));
+    assert!(lo < 0.7 && hi > 1.4, "the stretch is drawn over the whole range: {lo}..{hi}");
+    let plain = WindowConfig { strides: vec![1], ..WindowConfig::default() };
+    assert!(WindowSampler::new(&cells, &cfg, &plain).sample_many(50, 3).iter().all(|w| w.spacing == 1.0), "off by default");
+}
+
+#[test]
 fn a_whole_history_forecast_spreads_any_history_over_the_same_patches() {
     let _serial = common::seeded();
     let cell = common::synthetic_cell(0, 30.0, 300);

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use fadecast::eval::baselines::{self, TrainData, BASELINES};
 use fadecast::eval::split::{is_unseen_dataset, Split, SplitFile};
+use fadecast::data::Cell;
+use fadecast::eval::perturb::Perturbation;
 use fadecast::eval::{evaluate, report, Selected, Selection, Task};
 use std::collections::HashSet;
 
@@ -48,6 +50,15 @@ pub struct Args {
     /// seen datasets' validation cells: for choosing settings, never for reporting).
     #[arg(long, default_value = "test", value_parser = ["test", "unseen", "all", "val"])]
     split: String,
+    /// Robustness probe: add this to every scored cell's SOH, context and truth alike (e.g. 0.02:
+    /// SOH referred to a capacity 2 % smaller). A model that reads only the curve's shape scores
+    /// the same; see `fadecast::eval::perturb`.
+    #[arg(long, default_value_t = 0.0, value_name = "SOH", allow_negative_numbers = true)]
+    shift_soh: f64,
+    /// Robustness probe: multiply every scored cell's cycle numbers by this (e.g. 2: the same
+    /// fade over twice the cycles; `eol` errors are then in stretched cycles).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    scale_cycles: f64,
     /// Output folder for metrics.json, report.md and plots (replaced atomically).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -162,6 +173,9 @@ fn score(a: Args) -> anyhow::Result<()> {
         None => None,
     };
     let train = corpus.as_ref().map(|(cells, splits, _)| TrainData { cells, splits });
+    let probe = Perturbation { soh_shift: a.shift_soh, cycle_scale: a.scale_cycles };
+    probe.validate().map_err(anyhow::Error::msg).context("--shift-soh / --scale-cycles")?;
+    let perturbed = |cells: &[Cell]| -> Vec<Cell> { cells.iter().map(|c| probe.apply(c)).collect() };
     let forecaster: Box<dyn fadecast::eval::Forecaster> = if universal {
         Box::new(super::model::load(model, a.adapter.as_deref(), fadecast::eval::tasks::EOL_THRESHOLD)?)
     } else {
@@ -172,6 +186,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     let scored = if let Some(path) = &a.data {
         let loaded = fadecast::import::any::load_path(path, None, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
         let cells: Vec<_> = loaded.into_cells().into_iter().filter(|c| !excluded.contains(&c.key())).collect();
+        let cells = perturbed(&cells);
         let splits = vec![Split::Test; cells.len()];
         let sel = Selected {
             cells: &cells,
@@ -184,6 +199,8 @@ fn score(a: Args) -> anyhow::Result<()> {
         evaluate(forecaster.as_ref(), &sel, task).map_err(anyhow::Error::msg)?
     } else {
         let Some((cells, splits, version)) = &corpus else { bail!("give --corpus DIR (or --data FILE_OR_DIR) to score on") };
+        // Only the scored cells are perturbed: baselines tune and train on the corpus as it is.
+        let cells = &perturbed(cells);
         let selection = Selection::parse(&a.split).expect("clap checked the split");
         // Excluded cells are kept out by marking them as training cells, which no selection scores.
         let wanted = |c: &fadecast::data::Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);
@@ -203,6 +220,10 @@ fn score(a: Args) -> anyhow::Result<()> {
         };
         evaluate(forecaster.as_ref(), &sel, task).map_err(anyhow::Error::msg)?
     };
+    let mut scored = scored;
+    if !probe.is_identity() {
+        scored.report.perturbation = Some(probe);
+    }
     if scored.report.n_windows == 0 {
         bail!("no cell has a `{}` window in the selection (too short, or none reaches EOL)", a.task);
     }
@@ -210,8 +231,9 @@ fn score(a: Args) -> anyhow::Result<()> {
     let r = &scored.report;
     if let Some(m) = &r.macro_all {
         let cov = m.coverage_p10_p90.map_or("–".into(), |c| format!("{:.0} %", 100.0 * c));
+        let probe = r.perturbation.map_or(String::new(), |p| format!(" [{}]", p.describe()));
         println!(
-            "{} {} {}: {} datasets, {} cells; macro MAE {:.3}, RMSE {:.3} ({}), MAPE {:.2} %, p10–p90 coverage {cov}",
+            "{} {} {}{probe}: {} datasets, {} cells; macro MAE {:.3}, RMSE {:.3} ({}), MAPE {:.2} %, p10–p90 coverage {cov}",
             r.model, r.task, r.split, m.n_datasets, m.n_cells, m.mae, m.rmse, r.units.rmse, m.mape
         );
     }

@@ -6,6 +6,7 @@
 //! - [`forecaster`]: the [`Forecaster`] trait; a forecaster sees only the context.
 //! - [`baselines`]: persistence, linear, exponential (single, double), power law, GP, per-dataset.
 //! - [`calibrate`]: intervals for point forecasters from their val-split errors.
+//! - [`perturb`]: robustness probes (SOH shifted, cycle axis stretched).
 //! - [`run`]: scores a forecaster; [`metrics`]: the scores; [`report`] / [`plot`]: the outputs.
 //!
 //! # `metrics.json` (schema version 1)
@@ -20,6 +21,7 @@
 //!   "split_version": int | null,            // the split file used (null for --data)
 //!   "units": {"mae", "rmse", "mape"},       // "SOH percentage points" (eol: "cycles"), "%"
 //!   "n_windows": int,
+//!   "perturbation"?: {"soh_shift", "cycle_scale"},  // only for a robustness probe
 //!   "macro":        {"n_datasets", "n_cells", "mae", "rmse", "mape", "coverage_p10_p90",
 //!                    "pinball", "acc15"?, "horizon"?} | null,   // mean over all datasets scored
 //!   "macro_seen":   same | null,            // over datasets seen in training
@@ -40,6 +42,7 @@ pub mod baselines;
 pub mod calibrate;
 pub mod forecaster;
 pub mod metrics;
+pub mod perturb;
 pub mod plot;
 pub mod report;
 pub mod run;

@@ -48,6 +48,9 @@ pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
     if !r.model_settings.is_empty() {
         let _ = writeln!(s, "Settings: {}\n", r.model_settings);
     }
+    if let Some(p) = &r.perturbation {
+        let _ = writeln!(s, "Robustness probe: every scored cell perturbed ({}).\n", p.describe());
+    }
     let _ = writeln!(
         s,
         "{} windows. MAE and RMSE in {}, MAPE in %{}.\n",

@@ -68,6 +68,9 @@ pub struct MetricsReport {
     pub split_version: Option<u32>,
     pub units: Units,
     pub n_windows: usize,
+    /// Set when the scored cells were perturbed ([`crate::eval::perturb`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perturbation: Option<crate::eval::perturb::Perturbation>,
     #[serde(rename = "macro")]
     pub macro_all: Option<MacroMetrics>,
     pub macro_seen: Option<MacroMetrics>,
@@ -195,6 +198,7 @@ pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored
         split_version: sel.split_version,
         units: Units { mae: unit.into(), rmse: unit.into(), mape: "%".into() },
         n_windows: ws.len(),
+        perturbation: None,
         macro_all: macro_metrics(datasets.values()),
         macro_seen: macro_metrics(datasets.values().filter(|d| d.seen)),
         macro_unseen: macro_metrics(datasets.values().filter(|d| !d.seen)),

@@ -121,3 +121,14 @@ fn finetuned_adapters_load_beside_an_untouched_base() {
     let b = Forecaster::new(adapted, ForecastConfig::default()).forecast_cell(&cells[0], 120, &at);
     assert_ne!(a.values, b.values, "the adapters change the forecast");
 }
+
+#[test]
+fn a_spacing_jitter_below_one_is_a_config_error_before_anything_is_written() {
+    let mut cfg = common::tiny_train(1);
+    cfg.windows.spacing_jitter = 0.5;
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    let err = train(&common::synthetic_cells(2, 200), &[], &cfg, &run, false, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("spacing_jitter must be between 1 (off) and 100, got 0.5"), "{err}");
+    assert!(!run.exists(), "no run folder for a rejected config");
+}

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use fadecast::eval::baselines::{self, TrainData, BASELINES};
-use fadecast::eval::split::{is_unseen_dataset, Split, SplitFile};
 use fadecast::data::Cell;
+use fadecast::eval::baselines::{self, TrainData, BASELINES};
 use fadecast::eval::perturb::Perturbation;
+use fadecast::eval::split::{is_unseen_dataset, Split, SplitFile};
 use fadecast::eval::{evaluate, report, Selected, Selection, Task};
 use std::collections::HashSet;
 
@@ -183,7 +183,7 @@ fn score(a: Args) -> anyhow::Result<()> {
         baselines::build(model, train.as_ref()).map_err(anyhow::Error::msg)?
     };
 
-    let scored = if let Some(path) = &a.data {
+    let mut scored = if let Some(path) = &a.data {
         let loaded = fadecast::import::any::load_path(path, None, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
         let cells: Vec<_> = loaded.into_cells().into_iter().filter(|c| !excluded.contains(&c.key())).collect();
         let cells = perturbed(&cells);
@@ -203,7 +203,7 @@ fn score(a: Args) -> anyhow::Result<()> {
         let cells = &perturbed(cells);
         let selection = Selection::parse(&a.split).expect("clap checked the split");
         // Excluded cells are kept out by marking them as training cells, which no selection scores.
-        let wanted = |c: &fadecast::data::Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);
+        let wanted = |c: &Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);
         let kept: Vec<Split> = cells
             .iter()
             .zip(splits)
@@ -220,7 +220,6 @@ fn score(a: Args) -> anyhow::Result<()> {
         };
         evaluate(forecaster.as_ref(), &sel, task).map_err(anyhow::Error::msg)?
     };
-    let mut scored = scored;
     if !probe.is_identity() {
         scored.report.perturbation = Some(probe);
     }

@@ -585,10 +585,7 @@ pub fn train(
     mut progress: impl FnMut(&StepInfo),
 ) -> Result<Vec<EpochRecord>, TrainError> {
     cfg.model.validate().map_err(TrainError::Config)?;
-    let jitter = cfg.windows.spacing_jitter;
-    if jitter.is_nan() || !(1.0..=100.0).contains(&jitter) {
-        return Err(TrainError::Config(format!("windows.spacing_jitter must be between 1 (off) and 100, got {jitter}")));
-    }
+    cfg.windows.validate().map_err(TrainError::Config)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let sampler = WindowSampler::new(train, &cfg.model, &cfg.windows);
     if sampler.is_empty() {

@@ -80,6 +80,15 @@ impl Default for WindowConfig {
     }
 }
 
+impl WindowConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1.0..=100.0).contains(&self.spacing_jitter) {
+            return Err(format!("windows.spacing_jitter must be between 1 (off) and 100, got {}", self.spacing_jitter));
+        }
+        Ok(())
+    }
+}
+
 /// Linear interpolation of `(xs, ys)` at `x` (`xs` increasing; clamped at the ends).
 pub fn interpolate(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     let i = xs.partition_point(|&v| v < x);

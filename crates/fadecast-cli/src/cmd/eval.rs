@@ -175,7 +175,6 @@ fn score(a: Args) -> anyhow::Result<()> {
     let train = corpus.as_ref().map(|(cells, splits, _)| TrainData { cells, splits });
     let probe = Perturbation { soh_shift: a.shift_soh, cycle_scale: a.scale_cycles };
     probe.validate().map_err(anyhow::Error::msg).context("--shift-soh / --scale-cycles")?;
-    let perturbed = |cells: &[Cell]| -> Vec<Cell> { cells.iter().map(|c| probe.apply(c)).collect() };
     let forecaster: Box<dyn fadecast::eval::Forecaster> = if universal {
         Box::new(super::model::load(model, a.adapter.as_deref(), fadecast::eval::tasks::EOL_THRESHOLD)?)
     } else {
@@ -186,7 +185,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     let mut scored = if let Some(path) = &a.data {
         let loaded = fadecast::import::any::load_path(path, None, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
         let cells: Vec<_> = loaded.into_cells().into_iter().filter(|c| !excluded.contains(&c.key())).collect();
-        let cells = perturbed(&cells);
+        let cells = probe.apply_all(&cells);
         let splits = vec![Split::Test; cells.len()];
         let sel = Selected {
             cells: &cells,
@@ -200,7 +199,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     } else {
         let Some((cells, splits, version)) = &corpus else { bail!("give --corpus DIR (or --data FILE_OR_DIR) to score on") };
         // Only the scored cells are perturbed: baselines tune and train on the corpus as it is.
-        let cells = &perturbed(cells);
+        let cells = &probe.apply_all(cells);
         let selection = Selection::parse(&a.split).expect("clap checked the split");
         // Excluded cells are kept out by marking them as training cells, which no selection scores.
         let wanted = |c: &Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);

@@ -1,9 +1,12 @@
 //! Robustness probes: score the same cells with every SOH shifted by a constant, or with the
 //! cycle axis stretched. A forecaster that reads only the shape of the curve scores the same
-//! (the linear baseline does, to round-off); one that has learned a dataset's SOH reference or
+//! (persistence does; linear extrapolation does except where the evaluator's clamp to SOH ≥ 0
+//! bites); one that has learned a dataset's SOH reference or
 //! cycling pace as a cue does not. SOH in the corpus is capacity over the *nominal* capacity, so
 //! a user whose reference differs by a few percent, or whose cells cycle at another pace, meets
 //! exactly these shifts.
+
+use std::borrow::Cow;
 
 use crate::data::Cell;
 
@@ -48,6 +51,16 @@ impl Perturbation {
             c.soh = shifted;
         }
         out
+    }
+
+    /// Every cell as the probe scores it; borrowed as they are when there is nothing to do, so
+    /// a plain evaluation copies no cells.
+    pub fn apply_all<'a>(&self, cells: &'a [Cell]) -> Cow<'a, [Cell]> {
+        if self.is_identity() {
+            Cow::Borrowed(cells)
+        } else {
+            Cow::Owned(cells.iter().map(|c| self.apply(c)).collect())
+        }
     }
 
     /// In words, for reports: "SOH +0.020, cycles ×2".

@@ -147,7 +147,7 @@ def finish(cell, grid, paths, fc, mc):
 
 def roll_out(model, cells, fc, mc):
     """Forecaster::roll_out for cells with equal context length; returns one forecast per cell."""
-    p, levels = mc["patch_len"], mc["quantiles"]
+    p, levels, m = mc["patch_len"], mc["quantiles"], mc.get("output_patches", 1)
     q, median = len(levels), levels.index(0.5)
     rows = q if fc["feedback"] == "own_quantile" else 1
     row_of = [lv if rows > 1 else 0 for lv in range(q)]  # the row each level's path is read from
@@ -191,45 +191,55 @@ def roll_out(model, cells, fc, mc):
 
     active = np.arange(nb)
     cache = model.new_cache()
-    out, _ = model(*encode(active, n_ctx, -n_ctx), cache)  # [A·R, n, P, Q]
+    out, _ = model(*encode(active, n_ctx, -n_ctx), cache)  # [A·R, n, M·P, Q]
     positions = n_ctx
-    for step in range(max_steps):
-        nxt = out[:, -1].numpy().reshape(len(active), rows, p, q)  # [A, R, P, Q] float32
+    step = 0  # patches rolled out so far; each pass takes the M patches the model predicts
+    while step < max_steps:
+        nxt_all = out[:, -1].numpy().reshape(len(active), rows, m, p, q)  # [A, R, M, P, Q] float32
         a = active
-        # Push: extend grid and paths, and each row's series by the patch it feeds back.
-        feed = np.stack([nxt[:, r, :, fed_level[r]] for r in range(rows)], axis=1)  # [A, R, P]
-        at = slice(step * p, (step + 1) * p)
-        grid[a, at] = origin[a, None] + (step * p + np.arange(p) + 1.0) * spacing[a, None]
-        for lv in range(q):
-            r = row_of[lv]  # capacity cannot go below zero
-            paths[a, lv, at] = np.maximum(nxt[:, r, :, lv] * scale[a, r, None] + loc[a, r, None], 0.0)
-        if forced:
-            gap = np.abs(paths[a, :, at] - forced_paths[a, :, at]).max(axis=(1, 2))  # [A]
-            forced_diff[a] = np.maximum(forced_diff[a], gap)
-            paths[a, :, at] = forced_paths[a, :, at]
-            feed = ((forced_paths[a][:, fed_level, at] - loc[a, :, None]) / scale[a, :, None]).astype(f32)
-        series[a, :, length:length + p] = feed * scale[a, :, None] + loc[a, :, None]
-        length += p
-        steps_done[a] = step + 1
-        # Stopping rule (Rollout::should_stop), with first crossings tracked incrementally.
-        below = paths[a, :, at] <= thr  # [A, Q, P]
-        new = (first_cross[a] < 0) & below.any(axis=2)
-        first_cross[a] = np.where(new, step * p + below.argmax(axis=2), first_cross[a])
-        end = grid[a, at.stop - 1]
-        fm = first_cross[a, median]
-        e = grid[a, np.maximum(fm, 0)]
-        all_crossed = observed[a] | (first_cross[a] >= 0).all(axis=1)
-        far_enough = (fm >= 0) & (end - origin[a] >= 3.0 * (e - origin[a]))
-        stop = ((end >= horizon[a]) & (all_crossed | far_enough)) | (step + 1 == max_steps)
-        if forced:
-            stop = step + 1 >= forced_steps[a]
-        if stop.all():
+        going = np.ones(len(a), dtype=bool)  # cells still taking patches in this pass
+        feed_all = np.zeros((len(a), rows, m * p), dtype=f32)  # [A, R, M·P], what is fed back
+        for j in range(m):
+            g, nxt = a[going], nxt_all[going, :, j]  # [G], [G, R, P, Q]
+            # Push: extend grid and paths, and each row's series by the patch it feeds back.
+            feed = np.stack([nxt[:, r, :, fed_level[r]] for r in range(rows)], axis=1)  # [G, R, P]
+            at = slice((step + j) * p, (step + j + 1) * p)
+            grid[g, at] = origin[g, None] + ((step + j) * p + np.arange(p) + 1.0) * spacing[g, None]
+            for lv in range(q):
+                r = row_of[lv]  # capacity cannot go below zero
+                paths[g, lv, at] = np.maximum(nxt[:, r, :, lv] * scale[g, r, None] + loc[g, r, None], 0.0)
+            if forced:
+                gap = np.abs(paths[g, :, at] - forced_paths[g, :, at]).max(axis=(1, 2))  # [G]
+                forced_diff[g] = np.maximum(forced_diff[g], gap)
+                paths[g, :, at] = forced_paths[g, :, at]
+                feed = ((forced_paths[g][:, fed_level, at] - loc[g, :, None]) / scale[g, :, None]).astype(f32)
+            feed_all[going, :, j * p:(j + 1) * p] = feed
+            series[g, :, length:length + p] = feed * scale[g, :, None] + loc[g, :, None]
+            length += p
+            steps_done[g] = step + j + 1
+            # Stopping rule (Rollout::should_stop), with first crossings tracked incrementally.
+            below = paths[g, :, at] <= thr  # [G, Q, P]
+            new = (first_cross[g] < 0) & below.any(axis=2)
+            first_cross[g] = np.where(new, (step + j) * p + below.argmax(axis=2), first_cross[g])
+            end = grid[g, at.stop - 1]
+            fm = first_cross[g, median]
+            e = grid[g, np.maximum(fm, 0)]
+            all_crossed = observed[g] | (first_cross[g] >= 0).all(axis=1)
+            far_enough = (fm >= 0) & (end - origin[g] >= 3.0 * (e - origin[g]))
+            stop = ((end >= horizon[g]) & (all_crossed | far_enough)) | (step + j + 1 == max_steps)
+            if forced:
+                stop = step + j + 1 >= forced_steps[g]
+            going[np.flatnonzero(going)[stop]] = False
+            if not going.any():
+                break
+        if not going.any():
             break
-        reanchor = positions + 1 > mc["max_context_patches"]
-        still = a[~stop]
-        if stop.any() and not reanchor:
+        step += m
+        reanchor = positions + m > mc["max_context_patches"]
+        still = a[going]
+        if not going.all() and not reanchor:
             # Finished cells leave the batch: drop their rows from the KV cache.
-            kept = (np.flatnonzero(~stop)[:, None] * rows + np.arange(rows)).ravel()
+            kept = (np.flatnonzero(going)[:, None] * rows + np.arange(rows)).ravel()
             cache.select(torch.from_numpy(kept))
         active = still
         if reanchor:
@@ -237,14 +247,15 @@ def roll_out(model, cells, fc, mc):
             keep = min(max(fc["reanchor_patches"], 1), mc["max_context_patches"] - 1)
             loc[active], scale[active] = series_norm(series[active, :, length - keep * p:length], mc["min_scale"])
             cache = model.new_cache()
-            out, _ = model(*encode(active, keep, step + 1 - keep), cache)  # [A·R, keep, P, Q]
+            out, _ = model(*encode(active, keep, step - keep), cache)  # [A·R, keep, M·P, Q]
             positions = keep
         else:
-            z = torch.from_numpy(feed[~stop]).reshape(len(active) * rows, 1, p)  # [A·R, 1, P]
-            side = side_channels(spacing[active, None], loc[active], scale[active], patch_start(active, step), mc.get("age_channel", True))
-            side = torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(active) * rows, 1, -1)  # [A·R, 1, 4]
-            out, _ = model(z, side, cache)  # [A·R, 1, P, Q]
-            positions += 1
+            z = torch.from_numpy(feed_all[going]).reshape(len(active) * rows, m, p)  # [A·R, M, P]
+            starts = patch_start(active, np.arange(step - m, step))  # [A, M]
+            side = side_channels(spacing[active, None, None], loc[active][:, :, None], scale[active][:, :, None], starts[:, None, :], mc.get("age_channel", True))
+            side = torch.from_numpy(side.astype(np.float32).astype(f32)).reshape(len(active) * rows, m, -1)  # [A·R, M, 4]
+            out, _ = model(z, side, cache)  # [A·R, M, M·P, Q]
+            positions += m
 
     results = [finish(c, grid[i, :steps_done[i] * p], paths[i, :, :steps_done[i] * p], fc, mc)
                for i, c in enumerate(cells)]

@@ -122,10 +122,11 @@ class FadeModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         d, p, q = cfg["d_model"], cfg["patch_len"], len(cfg["quantiles"])
+        m = cfg.get("output_patches", 1)  # patches each position predicts
         self.patch_embed = nn.Linear(p + N_SIDE, d)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg["n_layers"]))
         self.norm_f = nn.LayerNorm(d, eps=1e-5)
-        self.head = nn.Linear(d, p * q)
+        self.head = nn.Linear(d, m * p * q)
         self.proj = nn.Linear(d, cfg["d_proj"])
         self.rope = Rotary(cfg["max_positions"], d // cfg["n_heads"])
 
@@ -133,9 +134,9 @@ class FadeModel(nn.Module):
         return KvCache(len(self.blocks))
 
     def forward(self, patches, side, cache=None):
-        """patches [B, N, P], side [B, N, 4] -> (quantiles [B, N, P, Q], hidden [B, N, D])."""
+        """patches [B, N, P], side [B, N, 4] -> (quantiles [B, N, M·P, Q], hidden [B, N, D])."""
         b, n, p = patches.shape
-        q = len(self.cfg["quantiles"])
+        q, m = len(self.cfg["quantiles"]), self.cfg.get("output_patches", 1)
         start = 0 if cache is None else cache.next_pos
         x = self.patch_embed(torch.cat((patches, side), dim=2))  # [B, N, D]
         for i, block in enumerate(self.blocks):
@@ -143,12 +144,12 @@ class FadeModel(nn.Module):
         if cache is not None:
             cache.next_pos += n
         hidden = self.norm_f(x)  # [B, N, D]
-        raw = self.head(hidden).reshape(b, n, p, q)  # [B, N, P, Q]
+        raw = self.head(hidden).reshape(b, n, m * p, q)  # [B, N, M·P, Q]
         if q == 1:
             return raw, hidden
         # Non-crossing: the lowest quantile is free, each next one adds a softplus increment.
-        lowest = raw[..., :1]  # [B, N, P, 1]
-        steps = F.softplus(raw[..., 1:]).cumsum(dim=3)  # [B, N, P, Q-1]
+        lowest = raw[..., :1]  # [B, N, M·P, 1]
+        steps = F.softplus(raw[..., 1:]).cumsum(dim=3)  # [B, N, M·P, Q-1]
         return torch.cat((lowest, lowest + steps), dim=3), hidden
 
     def embed(self, hidden, valid):

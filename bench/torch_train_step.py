@@ -29,13 +29,15 @@ F32_MIN_POSITIVE = float(np.finfo(np.float32).tiny)
 
 
 def pinball_loss(pred, target, mask, quantiles):
-    """pred [B, N, P, Q], target [B, N, P], mask [B, N] (weights; 0 = not scored) -> scalar."""
-    b, n, p, q = pred.shape
+    """pred [B, N, M·P, Q], target [B, N, M·P], mask [B, N, M] (weights; 0 = not scored) -> scalar."""
+    b, n, mp, q = pred.shape
+    m = mask.shape[2]
+    p = mp // m
     tau = torch.tensor(quantiles, dtype=torch.float32).reshape(1, 1, 1, q)
-    diff = target.unsqueeze(3) - pred  # [B, N, P, Q]: y − ŷ
+    diff = target.unsqueeze(3) - pred  # [B, N, M·P, Q]: y − ŷ
     loss = diff.relu() * tau + (-diff).relu() * (1.0 - tau)
-    weights = mask.reshape(b, n, 1, 1)
-    return (loss * weights).sum() / (weights.sum().clamp_min(1e-9) * (p * q))
+    weights = mask.reshape(b, n, m, 1).expand(b, n, m, p).reshape(b, n, mp, 1)
+    return (loss * weights).sum() / (mask.sum().clamp_min(1e-9) * (p * q))
 
 
 def info_nce(z, pos, neg, anchors, temperature):
@@ -72,13 +74,13 @@ def main():
     mc = cfg["model"]
     model = load_weights(FadeModel(mc), args.init).train()
     valid = data["valid"]
-    b, n, p = len(valid), mc["max_context_patches"], mc["patch_len"]
+    b, n, p, m = len(valid), mc["max_context_patches"], mc["patch_len"], mc.get("output_patches", 1)
 
     def tensor(key, *shape):
         return torch.tensor(data[key], dtype=torch.float32).reshape(*shape)
 
-    x, side, target = tensor("input", b, n, p), tensor("side", b, n, 4), tensor("target", b, n, p)
-    mask, pos, neg = tensor("mask", b, n), tensor("positive", b, b), tensor("negative", b, b)
+    x, side, target = tensor("input", b, n, p), tensor("side", b, n, 4), tensor("target", b, n, m * p)
+    mask, pos, neg = tensor("mask", b, n, m), tensor("positive", b, b), tensor("negative", b, b)
     use_nce = cfg["contrastive_weight"] > 0 and data["anchors"] > 0
     params = list(model.parameters())
     optim = torch.optim.AdamW(params, lr=data["lr"], betas=(0.9, 0.999), eps=1e-5,
@@ -88,7 +90,7 @@ def main():
     losses, timed = [], 0.0
     for step in range(max(steps, 2)):
         started = time.perf_counter()
-        quantiles, hidden = model(x, side)  # [B, N, P, Q], [B, N, D]
+        quantiles, hidden = model(x, side)  # [B, N, M·P, Q], [B, N, D]
         loss = pinball_loss(quantiles, target, mask, mc["quantiles"])
         if use_nce:
             nce = info_nce(model.embed(hidden, valid), pos, neg, data["anchors"], cfg["temperature"])

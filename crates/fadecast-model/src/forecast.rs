@@ -246,17 +246,28 @@ impl Forecaster {
         // and encoded anew. Every position then stays inside what training showed (a context of
         // k patches normalised on itself, predictions up to `max_context_patches`), however far
         // the rollout goes and however far SOH has fallen from the original context.
-        for step in 0..self.config.max_rollout_patches {
+        // Each forward pass predicts the next M patches (`output_patches`); all M are taken (a
+        // cell that stops part-way leaves the batch), then fed back together.
+        let m = mc.output_patches;
+        let mut step = 0; // patches rolled out so far
+        while step < self.config.max_rollout_patches {
             let last = out.dims()[1] - 1;
-            let next: Vec<f64> = out.narrow(1, last, 1).into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, P, Q]
-            let per_cell = rows * p * q;
+            let next: Vec<f64> = out.narrow(1, last, 1).into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, M·P, Q]
+            let per_cell = rows * m * p * q;
             let mut kept_rows: Vec<i64> = Vec::new();
             let mut still = Vec::new();
             for (k, &c) in active.iter().enumerate() {
                 let cell = &mut batch[c].1;
-                cell.push(&next[k * per_cell..(k + 1) * per_cell], step);
-                let last_step = step + 1 == self.config.max_rollout_patches;
-                if !cell.should_stop() && !last_step {
+                let mut going = true;
+                for j in 0..m {
+                    cell.push(&next[k * per_cell..(k + 1) * per_cell], j, m, step + j);
+                    let last_step = step + j + 1 == self.config.max_rollout_patches;
+                    if cell.should_stop() || last_step {
+                        going = false;
+                        break;
+                    }
+                }
+                if going {
                     still.push(c);
                     kept_rows.extend((0..rows).map(|r| (k * rows + r) as i64));
                 }
@@ -264,7 +275,9 @@ impl Forecaster {
             if still.is_empty() {
                 break;
             }
-            let reanchor = positions + 1 > mc.max_context_patches;
+            let fed = step;
+            step += m;
+            let reanchor = positions + m > mc.max_context_patches;
             if still.len() < active.len() && !reanchor {
                 // Finished cells leave the batch: drop their rows from the cache.
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(kept_rows, [still.len() * rows]), &self.device);
@@ -279,18 +292,18 @@ impl Forecaster {
                 for &c in &active {
                     batch[c].1.reanchor(keep * p, mc.min_scale);
                 }
-                let (x, s) = encode(batch, &active, keep, step as isize + 1 - keep as isize);
+                let (x, s) = encode(batch, &active, keep, step as isize - keep as isize);
                 cache = self.model.new_cache();
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, keep, P, Q]
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, keep, M·P, Q]
                 positions = keep;
             } else {
                 let (mut z, mut side) = (Vec::new(), Vec::new());
                 for &c in &active {
-                    batch[c].1.fed_back(step, &mut z, &mut side);
+                    batch[c].1.fed_back(fed, &mut z, &mut side);
                 }
                 let (x, s) = input_tensors(&z, &side, p, &self.device, dtype);
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, 1, P, Q]
-                positions += 1;
+                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, M, M·P, Q]
+                positions += m;
             }
         }
     }
@@ -414,34 +427,41 @@ impl Rollout {
         }
     }
 
-    /// Appends each row's fed-back patch `step` (already normalised) and its side channels.
+    /// Appends each row's fed-back patches (already normalised; the first of them rollout patch
+    /// `step`) and their side channels.
     fn fed_back(&self, step: usize, z: &mut Vec<Vec<f64>>, side: &mut Vec<Vec<[f32; N_SIDE]>>) {
         for (f, n) in self.feed.iter().zip(&self.norms) {
             z.push(f.clone());
-            side.push(vec![side_channels(self.spacing, n, self.age(step as isize))]);
+            side.push((0..f.len() / self.patch_len).map(|t| side_channels(self.spacing, n, self.age((step + t) as isize))).collect());
         }
     }
 
-    /// Takes one predicted patch per row (`next`: [R, P, Q] normalised): extends the grid and the
-    /// paths, and sets each row's feedback.
-    fn push(&mut self, next: &[f64], step: usize) {
+    /// Takes predicted patch `j` of `m` per row (`next`: [R, M·P, Q] normalised) as rollout patch
+    /// `step`: extends the grid and the paths, and adds it to each row's feedback (restarted
+    /// with `j` = 0).
+    fn push(&mut self, next: &[f64], j: usize, m: usize, step: usize) {
         let (p, q) = (self.patch_len, self.levels.len());
         let rows = self.series.len();
         let median = self.median;
+        let at = |row: usize, i: usize, level: usize| next[((row * m + j) * p + i) * q + level];
         for r in 0..rows {
-            self.feed[r] = (0..p).map(|i| next[(r * p + i) * q + if rows == 1 { median } else { r }]).collect();
+            if j == 0 {
+                self.feed[r].clear();
+            }
+            let level = if rows == 1 { median } else { r };
+            self.feed[r].extend((0..p).map(|i| at(r, i, level)));
         }
         for i in 0..p {
             self.grid.push(self.origin + (step * p + i + 1) as f64 * self.spacing);
             for (level, path) in self.paths.iter_mut().enumerate() {
                 let row = if rows == 1 { 0 } else { level };
                 // Capacity cannot go below zero, whatever the extrapolation says.
-                path.push(self.norms[row].denormalise(next[(row * p + i) * q + level]).max(0.0));
+                path.push(self.norms[row].denormalise(at(row, i, level)).max(0.0));
             }
         }
         for r in 0..rows {
             let norm = self.norms[r];
-            let fed: Vec<f64> = self.feed[r].iter().map(|&z| norm.denormalise(z)).collect();
+            let fed: Vec<f64> = self.feed[r][j * p..].iter().map(|&z| norm.denormalise(z)).collect();
             self.series[r].extend(fed);
         }
     }

@@ -5,14 +5,17 @@
 //!  SOH on a cycle grid ─┬─ split into patches of P points ─┐
 //!  context statistics ──┘  (+ spacing, level, scale, age)  ├─ patch embedding ─▶ N causal blocks
 //!                                                          │        ─▶ final norm ─▶ quantile head
-//!                                                          │                          (next patch)
+//!                                                          │                   (next M patches)
 //!                                                          └─ mean-pooled hidden ─▶ projection
 //!                                                                 (contrastive loss, training only)
 //! ```
 //!
 //! Every position predicts the *next* patch (P points × Q quantiles), so one forward pass over N
 //! patches trains every context length from one patch to N at once, and a right-padded window
-//! needs no attention mask: causal attention never lets a real position see the padding.
+//! needs no attention mask: causal attention never lets a real position see the padding. With
+//! `output_patches` M > 1 each position predicts the next M patches at once (a longer output
+//! than input patch, as in TimesFM), so a rollout takes M times fewer autoregressive steps and
+//! feeds back its own predictions M times less often.
 //!
 //! Positions are rotary (RoPE), so attention depends on relative patch distance only; that is
 //! what lets the KV cache be trimmed to a sliding window during long autoregressive rollouts.
@@ -55,6 +58,9 @@ pub struct ModelConfig {
     /// Feed the cell's age (the cycle number where each patch starts) as a side channel. Off, the
     /// channel is held at 0 and the model sees only the shape, level, scale and spacing.
     pub age_channel: bool,
+    /// Patches each position predicts (M): the next one (1, Timer's next-patch prediction) or the
+    /// next M, directly, each with its quantiles.
+    pub output_patches: usize,
 }
 
 impl Default for ModelConfig {
@@ -72,6 +78,7 @@ impl Default for ModelConfig {
             min_scale: 0.01,
             d_proj: 32,
             age_channel: true,
+            output_patches: 1,
         }
     }
 }
@@ -96,8 +103,8 @@ impl ModelConfig {
                 self.d_model, self.n_heads
             ));
         }
-        if self.patch_len == 0 || self.max_context_patches == 0 || self.n_layers == 0 {
-            return Err("patch_len, max_context_patches and n_layers must be positive".into());
+        if self.patch_len == 0 || self.max_context_patches == 0 || self.n_layers == 0 || self.output_patches == 0 {
+            return Err("patch_len, max_context_patches, n_layers and output_patches must be positive".into());
         }
         if self.max_positions <= self.max_context_patches {
             return Err("max_positions must exceed max_context_patches".into());
@@ -111,12 +118,12 @@ impl ModelConfig {
     /// Builds a freshly initialised model (weights from the device's seeded RNG).
     pub fn init(&self, device: &Device) -> FadeModel {
         self.validate().expect("invalid model config");
-        let (d, p, q) = (self.d_model, self.patch_len, self.quantiles.len());
+        let (d, p, q, m) = (self.d_model, self.patch_len, self.quantiles.len(), self.output_patches);
         FadeModel {
             patch_embed: LinearConfig::new(p + N_SIDE, d).init(device),
             blocks: (0..self.n_layers).map(|_| Block::new(self, device)).collect(),
             norm_f: LayerNormConfig::new(d).init(device),
-            head: LinearConfig::new(d, p * q).init(device),
+            head: LinearConfig::new(d, m * p * q).init(device),
             proj: LinearConfig::new(d, self.d_proj).init(device),
             rope: RotaryEncodingConfig::new(self.max_positions, d / self.n_heads).init(device),
             config: self.clone(),
@@ -190,7 +197,7 @@ pub struct FadeModel {
     pub patch_embed: Linear,
     pub blocks: Vec<Block>,
     pub norm_f: LayerNorm,
-    /// Next-patch quantiles: P × Q numbers per position.
+    /// Next-patches quantiles: M × P × Q numbers per position.
     pub head: Linear,
     /// Contrastive projection of the pooled hidden state; not used to forecast.
     pub proj: Linear,
@@ -202,7 +209,8 @@ pub struct FadeModel {
 
 /// What one forward pass returns.
 pub struct Output {
-    /// Next-patch quantiles in normalised units, non-crossing: [B, N, P, Q].
+    /// Quantiles of the next M patches in normalised units, non-crossing: [B, N, M·P, Q] (the
+    /// M patches one after the other along the third axis).
     pub quantiles: Tensor<4>,
     /// Final hidden states: [B, N, D].
     pub hidden: Tensor<3>,
@@ -219,7 +227,7 @@ impl FadeModel {
     /// cached ones, at positions `cache.next_pos ..`.
     pub fn forward_cached(&self, patches: Tensor<3>, side: Tensor<3>, mut cache: Option<&mut KvCache>) -> Output {
         let [b, n, p] = patches.dims();
-        let q = self.config.quantiles.len();
+        let (q, mp) = (self.config.quantiles.len(), p * self.config.output_patches);
         let start = cache.as_ref().map_or(0, |c| c.next_pos);
 
         let mut x = self.patch_embed.forward(Tensor::cat(vec![patches, side], 2)); // [B, N, D]
@@ -233,13 +241,13 @@ impl FadeModel {
         let hidden = self.norm_f.forward(x); // [B, N, D]
 
         // Non-crossing quantiles: the lowest is free, each next one adds a positive increment.
-        let raw = self.head.forward(hidden.clone()).reshape([b, n, p, q]); // [B, N, P, Q]
+        let raw = self.head.forward(hidden.clone()).reshape([b, n, mp, q]); // [B, N, M·P, Q]
         let quantiles = if q == 1 {
             raw
         } else {
-            let lowest = raw.clone().narrow(3, 0, 1); // [B, N, P, 1]
-            let steps = softplus(raw.narrow(3, 1, q - 1), 1.0).cumsum(3); // [B, N, P, Q-1]
-            Tensor::cat(vec![lowest.clone(), lowest + steps], 3) // [B, N, P, Q]
+            let lowest = raw.clone().narrow(3, 0, 1); // [B, N, M·P, 1]
+            let steps = softplus(raw.narrow(3, 1, q - 1), 1.0).cumsum(3); // [B, N, M·P, Q-1]
+            Tensor::cat(vec![lowest.clone(), lowest + steps], 3) // [B, N, M·P, Q]
         };
         Output { quantiles, hidden }
     }

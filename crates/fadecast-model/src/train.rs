@@ -146,26 +146,29 @@ impl std::error::Error for TrainError {}
 
 // ───────────────────────────────────────── losses ─────────────────────────────────────────
 
-/// Pinball loss averaged over the real positions: `pred` [B, N, P, Q], `target` [B, N, P],
-/// `mask` [B, N] (a position's weight; 0 = padding). Returns a one-element tensor.
-pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
+/// Pinball loss averaged over the scored predictions: `pred` [B, N, M·P, Q], `target` [B, N, M·P],
+/// `mask` [B, N, M] (the weight of position n's prediction m patches ahead; 0 = not scored).
+/// Returns a one-element tensor.
+pub fn pinball_loss(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<3>, quantiles: &[f64]) -> Tensor<1> {
     let weight = mask.clone().sum().clamp_min(1e-9);
     pinball_sum(pred, target, mask, quantiles) / weight
 }
 
-/// The pinball loss summed over positions (each weighted by `mask`), averaged over the P × Q
-/// points and levels of a position: the numerator of [`pinball_loss`].
-pub fn pinball_sum(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<2>, quantiles: &[f64]) -> Tensor<1> {
-    let [b, n, p, q] = pred.dims();
+/// The pinball loss summed over predicted patches (each weighted by `mask`), averaged over the
+/// P × Q points and levels of a patch: the numerator of [`pinball_loss`].
+pub fn pinball_sum(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<3>, quantiles: &[f64]) -> Tensor<1> {
+    let [b, n, mp, q] = pred.dims();
+    let m = mask.dims()[2];
+    let p = mp / m;
     let device = pred.device();
     let tau = Tensor::<4>::from_data(
         TensorData::new(quantiles.iter().map(|&t| t as f32).collect(), [1, 1, 1, q]),
         &device,
     );
-    let diff = target.unsqueeze_dim::<4>(3) - pred; // [B, N, P, Q]: y − ŷ
+    let diff = target.unsqueeze_dim::<4>(3) - pred; // [B, N, M·P, Q]: y − ŷ
     // τ·(y − ŷ) when under-predicting, (1 − τ)·(ŷ − y) when over-predicting.
-    let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, P, Q]
-    let weights = mask.reshape([b, n, 1, 1]);
+    let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, M·P, Q]
+    let weights = if m == 1 { mask.reshape([b, n, 1, 1]) } else { mask.reshape([b, n, m, 1]).expand([b, n, m, p]).reshape([b, n, mp, 1]) };
     (loss * weights).sum() / (p * q) as f64
 }
 
@@ -240,24 +243,26 @@ pub struct Batch {
     pub input: Tensor<3>,
     pub side: Tensor<3>,
     pub target: Tensor<3>,
-    pub mask: Tensor<2>,
+    pub mask: Tensor<3>,
     pub valid: Vec<usize>,
 }
 
 pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> Batch {
-    let (p, n, b) = (cfg.patch_len, cfg.max_context_patches, examples.len());
+    let (p, n, m, b) = (cfg.patch_len, cfg.max_context_patches, cfg.output_patches, examples.len());
     let inputs: Vec<Vec<f32>> = examples.iter().map(|e| e.input.clone()).collect();
     let sides: Vec<_> = examples.iter().map(|e| e.side.clone()).collect();
     let (input, side) = input_tensors(&inputs, &sides, p, device, device.settings().float_dtype.into());
     let target: Vec<f32> = examples.iter().flat_map(|e| e.target.iter().copied()).collect();
-    // Scored positions (after the context, before the padding), weighted by the window's scale.
-    let mask: Vec<f32> =
-        examples.iter().flat_map(|e| (0..n).map(move |t| if t >= e.first && t < e.valid { e.weight } else { 0.0 })).collect();
+    // Scored predictions (after the context, inside the window), weighted by the window's scale.
+    let mask: Vec<f32> = examples
+        .iter()
+        .flat_map(|e| (0..n * m).map(move |i| if e.is_scored(i / m, i % m) { e.weight } else { 0.0 }))
+        .collect();
     Batch {
         input,
         side,
-        target: Tensor::from_data(TensorData::new(target, [b, n, p]), device),
-        mask: Tensor::from_data(TensorData::new(mask, [b, n]), device),
+        target: Tensor::from_data(TensorData::new(target, [b, n, m * p]), device),
+        mask: Tensor::from_data(TensorData::new(mask, [b, n, m]), device),
         valid: examples.iter().map(|e| e.valid).collect(),
     }
 }
@@ -301,8 +306,8 @@ impl BatchTotals {
     fn of(shards: &[Shard]) -> Self {
         let examples = shards.iter().flat_map(|s| &s.examples);
         Self {
-            // The mask's sum: each scored position carries its window's weight.
-            weight: examples.map(|e| (e.valid - e.first) as f64 * e.weight as f64).sum::<f64>().max(1e-9),
+            // The mask's sum: each scored prediction carries its window's weight.
+            weight: examples.map(|e| e.scored() as f64 * e.weight as f64).sum::<f64>().max(1e-9),
             anchors: shards.iter().filter_map(|s| s.plan.as_ref()).map(|p| p.anchors).sum(),
         }
     }
@@ -565,7 +570,7 @@ pub fn evaluate(model: &FadeModel, windows: &[Window], batch_size: usize, device
     let (mut sum, mut weight) = (0.0, 0.0);
     for chunk in windows.chunks(batch_size.max(1)) {
         let examples: Vec<Example> = chunk.iter().map(|w| w.example(cfg)).collect();
-        let n: f64 = examples.iter().map(|e| (e.valid - e.first) as f64 * e.weight as f64).sum();
+        let n: f64 = examples.iter().map(|e| e.scored() as f64 * e.weight as f64).sum();
         let batch = make_batch(&examples, cfg, device);
         let out = model.forward(batch.input, batch.side);
         sum += scalar(&pinball_loss(out.quantiles, batch.target, batch.mask, &cfg.quantiles)) * n as f64;

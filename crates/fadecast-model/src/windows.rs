@@ -254,13 +254,16 @@ pub struct Example {
     /// Context patches, normalised: `max_context_patches * P` (zeros past `valid`).
     pub input: Vec<f32>,
     pub side: Vec<[f32; N_SIDE]>,
-    /// Next-patch targets, normalised, aligned with `input`'s patches.
+    /// Targets, normalised: for each of `input`'s patches, the next M (`output_patches`) patches,
+    /// `max_context_patches * M * P` (zeros where the window ends first).
     pub target: Vec<f32>,
     /// Number of real (unpadded) positions.
     pub valid: usize,
     /// The first position whose prediction is scored (`context_patches - 1`): earlier positions
     /// predict patches inside the context.
     pub first: usize,
+    /// Patches each position predicts (M).
+    pub horizons: usize,
     /// The loss weight of each scored position: the normalisation scale, so that the loss is
     /// measured in SOH (as the evaluator measures it), not in units of each window's own spread —
     /// otherwise a flat early-life context (scale at its floor) turns a small SOH error into a
@@ -268,25 +271,45 @@ pub struct Example {
     pub weight: f32,
 }
 
+impl Example {
+    /// Whether position `t`'s prediction `h` patches ahead (0: the next patch) is scored: `t` is
+    /// past the context and inside the window, and so is the patch it predicts.
+    pub fn is_scored(&self, t: usize, h: usize) -> bool {
+        t >= self.first && t + h < self.valid
+    }
+
+    /// How many (position, patch ahead) predictions are scored.
+    pub fn scored(&self) -> usize {
+        (self.first..self.valid).map(|t| (self.valid - t).min(self.horizons)).sum()
+    }
+}
+
 impl Window {
     /// Normalises on the context patches only; later patches are inputs (teacher forcing) and
     /// targets, never part of the normalisation.
     pub fn example(&self, cfg: &ModelConfig) -> Example {
-        let (p, n) = (cfg.patch_len, cfg.max_context_patches);
+        let (p, n, m) = (cfg.patch_len, cfg.max_context_patches, cfg.output_patches);
         let valid = self.n_patches - 1;
         let k = self.context_patches.clamp(1, valid);
         let norm = SeriesNorm::from_context(&self.values[..k * p], cfg.min_scale);
         let z = |v: f64| norm.normalise(v) as f32;
         let mut input = vec![0f32; n * p];
-        let mut target = vec![0f32; n * p];
-        for i in 0..valid * p {
-            input[i] = z(self.values[i]);
-            target[i] = z(self.values[i + p]);
+        let mut target = vec![0f32; n * m * p];
+        for t in 0..valid {
+            for i in 0..p {
+                input[t * p + i] = z(self.values[t * p + i]);
+            }
+            // Position t predicts patches t + 1 ..= t + M, as far as the window goes.
+            for h in 0..m.min(valid - t) {
+                for i in 0..p {
+                    target[(t * m + h) * p + i] = z(self.values[(t + 1 + h) * p + i]);
+                }
+            }
         }
         let side = (0..n)
             .map(|t| side_channels(self.spacing, &norm, cfg.age_channel.then(|| self.start_cycle + (t * p) as f64 * self.spacing)))
             .collect();
-        Example { input, side, target, valid, first: k - 1, weight: norm.scale as f32 }
+        Example { input, side, target, valid, first: k - 1, horizons: m, weight: norm.scale as f32 }
     }
 }
 

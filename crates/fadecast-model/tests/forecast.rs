@@ -5,13 +5,18 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster, Request};
-use fadecast_model::model::{FadeModel, N_SIDE};
+use fadecast_model::model::{input_tensors, side_channels, FadeModel, ModelConfig, SeriesNorm, N_SIDE};
 use fadecast_model::windows::{WindowConfig, WindowSampler};
 
 fn tiny(seed: u64) -> FadeModel {
+    tiny_m(seed, 1)
+}
+
+/// A tiny model predicting `m` patches per position.
+fn tiny_m(seed: u64, m: usize) -> FadeModel {
     let device = Device::flex();
     device.seed(seed);
-    common::tiny_model().init(&device)
+    ModelConfig { output_patches: m, ..common::tiny_model() }.init(&device)
 }
 
 fn inputs(n: usize, shift_patch: Option<usize>) -> (Tensor<3>, Tensor<3>) {
@@ -78,18 +83,51 @@ fn the_kv_cache_gives_the_full_pass_outputs() {
 #[test]
 fn forecasting_never_reads_past_the_origin() {
     let _serial = common::seeded();
-    let forecaster = Forecaster::new(tiny(4), ForecastConfig::default());
-    let cell = common::synthetic_cell(0, 30.0, 200);
-    let mut altered = cell.clone();
-    for c in &mut altered.cycles[60..] {
-        c.soh = 0.1; // a future nothing may peek at
+    for m in [1, 3] {
+        let forecaster = Forecaster::new(tiny_m(4, m), ForecastConfig::default());
+        let cell = common::synthetic_cell(0, 30.0, 200);
+        let mut altered = cell.clone();
+        for c in &mut altered.cycles[60..] {
+            c.soh = 0.1; // a future nothing may peek at
+        }
+        let at: Vec<f64> = (61..=200).step_by(10).map(f64::from).collect();
+        let a = forecaster.forecast_cell(&cell, 60, &at);
+        let b = forecaster.forecast_cell(&altered, 60, &at);
+        assert_eq!(a, b);
+        assert_eq!(a.origin, 60.0);
+        assert!(a.grid.iter().all(|&c| c > a.origin), "the rollout starts after the origin");
     }
-    let at: Vec<f64> = (61..=200).step_by(10).map(f64::from).collect();
-    let a = forecaster.forecast_cell(&cell, 60, &at);
-    let b = forecaster.forecast_cell(&altered, 60, &at);
-    assert_eq!(a, b);
-    assert_eq!(a.origin, 60.0);
-    assert!(a.grid.iter().all(|&c| c > a.origin), "the rollout starts after the origin");
+}
+
+#[test]
+fn each_rollout_step_takes_the_next_m_patches_the_model_predicts() {
+    let _serial = common::seeded();
+    let cfg = ForecastConfig { strides: vec![1], ..ForecastConfig::default() };
+    let cell = common::synthetic_cell(2, 30.0, 200);
+    // 24 cycles at spacing 1 are exactly the 6 patches of 4 the tiny model reads: the context is
+    // the observations themselves.
+    let n = 24;
+    let history: Vec<f64> = cell.cycles[..n].iter().map(|c| c.soh).collect();
+    for m in [1, 3] {
+        let model = tiny_m(21, m);
+        let f = Forecaster::new(model.clone(), cfg.clone()).forecast_cell(&cell, n, &[n as f64 + 60.0]);
+        assert!(f.grid.len() > 4 * m, "the rollout goes on past its first step");
+        assert!(f.grid.len().is_multiple_of(4 * m) || f.grid.len() == 4 * cfg.max_rollout_patches, "it advances M patches at a time");
+
+        // The model's prediction at the origin, by hand: its M·P points are the first step of every path.
+        let norm = SeriesNorm::from_context(&history, model.config.min_scale);
+        let z: Vec<f64> = history.iter().map(|&v| norm.normalise(v)).collect();
+        let side: Vec<[f32; N_SIDE]> = (0..6).map(|t| side_channels(1.0, &norm, Some((t * 4 + 1) as f64))).collect();
+        let (x, s) = input_tensors(&[z], &[side], 4, &Device::flex(), burn::tensor::DType::F32);
+        let q = to_vec(model.forward(x, s).quantiles.narrow(1, 5, 1)); // [1, 1, M·P, Q]
+        for (level, path) in f.paths.iter().enumerate() {
+            for i in 0..4 * m {
+                let expected = norm.denormalise(q[i * 3 + level] as f64).max(0.0);
+                assert!((path[i] - expected).abs() < 1e-6, "M = {m}, level {level}, point {i}: {} vs {expected}", path[i]);
+            }
+            assert_eq!(f.grid[4 * m - 1], (n + 4 * m) as f64, "the first step covers M patches of the grid");
+        }
+    }
 }
 
 #[test]
@@ -112,6 +150,36 @@ fn a_training_window_normalises_on_its_context_only() {
         assert_eq!(a.input[..k * p], b.input[..k * p]);
         assert_ne!(a.target, b.target);
         assert_eq!(a.first, k - 1, "only predictions of patches after the context are scored");
+    }
+}
+
+#[test]
+fn a_training_window_targets_the_next_m_patches_of_each_position_inside_the_window() {
+    let _serial = common::seeded();
+    let one = common::tiny_model();
+    let three = ModelConfig { output_patches: 3, ..common::tiny_model() };
+    let cells = common::synthetic_cells(2, 120);
+    let sampler = WindowSampler::new(&cells, &one, &WindowConfig::default());
+    let p = one.patch_len;
+    for w in sampler.sample_many(64, 4) {
+        let (a, b) = (w.example(&one), w.example(&three));
+        assert_eq!(a.input, b.input);
+        assert_eq!(a.scored(), a.valid - a.first, "one patch ahead: every position after the context");
+        let mut scored = 0;
+        for t in 0..b.valid {
+            for h in 0..3 {
+                let got = &b.target[(t * 3 + h) * p..][..p];
+                if t + h < b.valid {
+                    // h patches further on than the next: the one-patch target of position t + h.
+                    assert_eq!(got, &a.target[(t + h) * p..][..p], "position {t}, {h} patches further");
+                    assert_eq!(b.is_scored(t, h), t >= b.first);
+                } else {
+                    assert!(got.iter().all(|&v| v == 0.0) && !b.is_scored(t, h), "past the window: no target");
+                }
+                scored += usize::from(b.is_scored(t, h));
+            }
+        }
+        assert_eq!(b.scored(), scored);
     }
 }
 
@@ -175,8 +243,14 @@ fn the_evaluator_sees_the_models_p10_p50_p90() {
 #[test]
 fn a_rollout_far_past_the_context_window_re_anchors_and_stays_sound() {
     let _serial = common::seeded();
+    for m in [1, 4] {
+        rollout_re_anchors(tiny_m(11, m));
+    }
+}
+
+fn rollout_re_anchors(model: FadeModel) {
     let cfg = ForecastConfig { strides: vec![1], ..ForecastConfig::default() };
-    let forecaster = Forecaster::new(tiny(11), cfg);
+    let forecaster = Forecaster::new(model, cfg);
     let cell = common::synthetic_cell(3, 35.0, 60);
     // Max context 6 patches of 4 cycles: 400 cycles ahead is 100 patches, many re-anchors.
     let at: Vec<f64> = (1..=40).map(|k| 60.0 + 10.0 * k as f64).collect();
@@ -195,8 +269,14 @@ fn a_rollout_far_past_the_context_window_re_anchors_and_stays_sound() {
 #[test]
 fn forecasting_many_cells_at_once_gives_each_its_own_forecast() {
     let _serial = common::seeded();
+    for m in [1, 3] {
+        many_cells_at_once(tiny_m(12, m));
+    }
+}
+
+fn many_cells_at_once(model: FadeModel) {
     let cfg = ForecastConfig { strides: vec![1], eol_threshold: 0.97, ..ForecastConfig::default() };
-    let mut forecaster = Forecaster::new(tiny(12), cfg);
+    let mut forecaster = Forecaster::new(model, cfg);
     // Different context lengths (batches of their own), lives (cells leave the batch at different
     // steps), horizons, and one cell already at end of life.
     let cells: Vec<_> = (0..7).map(|i| common::synthetic_cell(i, 25.0 + 5.0 * i as f64, 150 + 40 * i)).collect();

@@ -22,6 +22,7 @@ pub fn tiny_model() -> ModelConfig {
         min_scale: 0.01,
         d_proj: 8,
         age_channel: true,
+        output_patches: 1,
     }
 }
 

@@ -5,10 +5,11 @@
 //!    (a history shorter than one patch is padded at the front with its first value). With
 //!    `whole_history_patches` the grid is instead the whole history spread over exactly that many
 //!    patches, so the rollout steps in fractions of the history's own span.
-//! 2. The context is normalised on itself and encoded once; then the model rolls out patch by
-//!    patch with its KV cache. Each quantile level follows its own path: path q feeds back its
-//!    own q-quantile patch ([`Feedback::OwnQuantile`], so uncertainty compounds with the horizon),
-//!    or every level is read along the median path ([`Feedback::Median`]).
+//! 2. The context is normalised on itself and encoded once; then the model rolls out with its KV
+//!    cache, M patches per forward pass (`ModelConfig::output_patches`). Each quantile level
+//!    follows its own path: path q feeds back its own q-quantile patches
+//!    ([`Feedback::OwnQuantile`], so uncertainty compounds with the horizon), or every level is
+//!    read along the median path ([`Feedback::Median`]).
 //! 3. The rollout stops once it covers the requested cycles and every path has crossed the
 //!    end-of-life threshold (or the median has, and the rollout is three times its remaining life
 //!    long), or at `max_rollout_patches`. A path that fills the model's context window is

@@ -70,9 +70,7 @@ fn main() {
         offset += plan.size;
     }
     let flat = |f: &dyn Fn(&Example) -> Vec<f32>| -> Vec<f32> { examples.iter().flat_map(|e| f(e)).collect() };
-    let (n, m) = (cfg.model.max_context_patches, cfg.model.output_patches);
-    let mask: Vec<f32> =
-        examples.iter().flat_map(|e| (0..n * m).map(move |i| if e.is_scored(i / m, i % m) { e.weight } else { 0.0 })).collect();
+    let mask: Vec<f32> = examples.iter().flat_map(|e| e.loss_mask(cfg.model.max_context_patches)).collect();
     let batch = serde_json::json!({
         "config": cfg,
         "input": flat(&|e| e.input.clone()),

@@ -166,5 +166,8 @@ pub fn read_info(adapter_dir: &Path) -> Result<AdapterInfo, TrainError> {
 pub fn read_model_config(dir: &Path) -> Result<ModelConfig, TrainError> {
     let path = dir.join("model.json");
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::Io(path.clone(), e))?;
-    serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+    let config: ModelConfig = serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+    // A bad config would otherwise panic when the model is built from it.
+    config.validate().map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+    Ok(config)
 }

@@ -168,7 +168,7 @@ pub fn pinball_sum(pred: Tensor<4>, target: Tensor<3>, mask: Tensor<3>, quantile
     let diff = target.unsqueeze_dim::<4>(3) - pred; // [B, N, M·P, Q]: y − ŷ
     // τ·(y − ŷ) when under-predicting, (1 − τ)·(ŷ − y) when over-predicting.
     let loss = relu(diff.clone()) * tau.clone() + relu(-diff) * (-tau + 1.0); // [B, N, M·P, Q]
-    let weights = if m == 1 { mask.reshape([b, n, 1, 1]) } else { mask.reshape([b, n, m, 1]).expand([b, n, m, p]).reshape([b, n, mp, 1]) };
+    let weights = mask.reshape([b, n, m, 1]).expand([b, n, m, p]).reshape([b, n, mp, 1]); // each patch's weight on its P points
     (loss * weights).sum() / (p * q) as f64
 }
 
@@ -254,10 +254,7 @@ pub fn make_batch(examples: &[Example], cfg: &ModelConfig, device: &Device) -> B
     let (input, side) = input_tensors(&inputs, &sides, p, device, device.settings().float_dtype.into());
     let target: Vec<f32> = examples.iter().flat_map(|e| e.target.iter().copied()).collect();
     // Scored predictions (after the context, inside the window), weighted by the window's scale.
-    let mask: Vec<f32> = examples
-        .iter()
-        .flat_map(|e| (0..n * m).map(move |i| if e.is_scored(i / m, i % m) { e.weight } else { 0.0 }))
-        .collect();
+    let mask: Vec<f32> = examples.iter().flat_map(|e| e.loss_mask(n)).collect();
     Batch {
         input,
         side,

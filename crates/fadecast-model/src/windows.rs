@@ -278,6 +278,13 @@ impl Example {
         t >= self.first && t + h < self.valid
     }
 
+    /// The loss weight of every (position, patch ahead) prediction for `positions` positions,
+    /// position-major: the window's `weight` where scored, 0 elsewhere.
+    pub fn loss_mask(&self, positions: usize) -> Vec<f32> {
+        let m = self.horizons;
+        (0..positions * m).map(|i| if self.is_scored(i / m, i % m) { self.weight } else { 0.0 }).collect()
+    }
+
     /// How many (position, patch ahead) predictions are scored.
     pub fn scored(&self) -> usize {
         (self.first..self.valid).map(|t| (self.valid - t).min(self.horizons)).sum()

@@ -458,3 +458,13 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
     assert_eq!(ForecastConfig::matching(&train.windows), shipped);
 }
+
+#[test]
+fn a_model_folder_with_an_invalid_config_is_an_error_naming_its_model_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = ModelConfig { output_patches: 0, ..common::tiny_model() };
+    std::fs::write(dir.path().join("model.json"), serde_json::to_string(&bad).unwrap()).unwrap();
+    let err = Forecaster::load(dir.path(), ForecastConfig::default()).err().expect("an invalid config is an error, not a panic");
+    let text = err.to_string();
+    assert!(text.contains("model.json") && text.contains("output_patches"), "{text}");
+}

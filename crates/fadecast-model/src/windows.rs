@@ -13,13 +13,16 @@
 //!    observation to a random origin resampled onto exactly `whole_history_patches` patches, then
 //!    what follows at that spacing, as the forecaster reads a history with
 //!    `ForecastConfig::whole_history_patches`. A window's cycle axis may be stretched at random
-//!    (`spacing_jitter`), which only the spacing side channel sees.
+//!    (`spacing_jitter`), which only the spacing side channel sees. Which cell a window comes
+//!    from is drawn by weight, datasets' shares tempered by `dataset_balance`.
 //! 3. Each window carries a physical-descriptor vector with an availability mask, for the
 //!    contrastive loss only: cycle descriptors averaged over the window's context cycles,
 //!    temperature falling back to the cell's test temperature, plus the condition descriptors
 //!    (C-rates, depth of discharge) from [`CellMeta`].
 //!
 //! Sampling is driven by [`SplitMix64`], seeded per epoch, so a resumed run replays exactly.
+
+use std::collections::HashMap;
 
 use fadecast::data::{Cell, CellMeta, Observation};
 use fadecast::{Descriptor, DESCRIPTORS, N_DESCRIPTORS};
@@ -64,6 +67,13 @@ pub struct WindowConfig {
     /// the normalised shape is the same — so the model knows the spacing roughly but cannot read
     /// it as the fingerprint of the few training datasets cycled at that pace.
     pub spacing_jitter: f64,
+    /// How windows are shared between datasets. A cell's weight is √ its usable points; a
+    /// dataset's share of the draws is ∝ W^`dataset_balance`, W the sum of its cells' weights,
+    /// split among its cells by their weights. 1: cells weigh alike wherever they come from, so
+    /// the datasets with the most cells dominate; 0: every dataset alike, as the macro average over
+    /// datasets weighs them; in between, tempered (as multilingual language models sample their
+    /// languages).
+    pub dataset_balance: f64,
 }
 
 impl Default for WindowConfig {
@@ -76,6 +86,7 @@ impl Default for WindowConfig {
             whole_history_prob: 0.0,
             whole_history_patches: 4,
             spacing_jitter: 1.0,
+            dataset_balance: 1.0,
         }
     }
 }
@@ -84,6 +95,9 @@ impl WindowConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(1.0..=100.0).contains(&self.spacing_jitter) {
             return Err(format!("windows.spacing_jitter must be between 1 (off) and 100, got {}", self.spacing_jitter));
+        }
+        if !(0.0..=1.0).contains(&self.dataset_balance) {
+            return Err(format!("windows.dataset_balance must be between 0 and 1, got {}", self.dataset_balance));
         }
         Ok(())
     }
@@ -320,6 +334,29 @@ impl Window {
     }
 }
 
+/// Running sums of the series' sampling weights (see [`WindowConfig::dataset_balance`]).
+fn cumulative_weights(series: &[GridSeries], balance: f64) -> Vec<f64> {
+    let base = |s: &GridSeries| (s.soh.len() as f64).sqrt();
+    let mut per_dataset: HashMap<&str, f64> = HashMap::new();
+    for s in series {
+        *per_dataset.entry(s.dataset.as_str()).or_default() += base(s);
+    }
+    let mut acc = 0.0;
+    series
+        .iter()
+        .map(|s| {
+            let w = if balance == 1.0 {
+                base(s) // (exactly the old weights, so older configs replay their windows)
+            } else {
+                let sum = per_dataset[s.dataset.as_str()];
+                sum.powf(balance) * base(s) / sum
+            };
+            acc += w;
+            acc
+        })
+        .collect()
+}
+
 /// Draws windows from a set of series.
 pub struct WindowSampler {
     pub series: Vec<GridSeries>,
@@ -339,19 +376,26 @@ impl WindowSampler {
             .filter_map(|c| GridSeries::from_cell(c, cfg))
             .filter(|s| s.refines(cfg).into_iter().any(|r| s.points_at(r) >= 2 * p))
             .collect();
-        let mut acc = 0.0;
-        let cumulative = series
-            .iter()
-            .map(|s| {
-                acc += (s.soh.len() as f64).sqrt();
-                acc
-            })
-            .collect();
+        let cumulative = cumulative_weights(&series, cfg.dataset_balance);
         Self { series, cumulative, patch_len: p, max_patches: model.max_context_patches + 1, cfg: cfg.clone() }
     }
 
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
+    }
+
+    /// Each series' chance of being drawn (see [`WindowConfig::dataset_balance`]).
+    pub fn draw_probabilities(&self) -> Vec<f64> {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let mut prev = 0.0;
+        self.cumulative
+            .iter()
+            .map(|&c| {
+                let p = (c - prev) / total;
+                prev = c;
+                p
+            })
+            .collect()
     }
 
     /// One random window, its cycle axis stretched (see [`WindowConfig::spacing_jitter`]).

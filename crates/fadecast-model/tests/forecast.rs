@@ -428,6 +428,31 @@ fn spacing_jitter_stretches_the_cycle_axis_and_leaves_the_curve() {
 }
 
 #[test]
+fn dataset_balance_tempers_each_datasets_share_of_the_windows() {
+    let cfg = common::tiny_model();
+    // Dataset A: 9 cells, dataset B: 1 cell, all the same length.
+    let mut cells = common::synthetic_cells(10, 300);
+    cells[9].meta.dataset = "B".into();
+    let share_of_b = |balance: f64| {
+        let wc = WindowConfig { dataset_balance: balance, ..WindowConfig::default() };
+        let sampler = WindowSampler::new(&cells, &cfg, &wc);
+        let p = sampler.draw_probabilities();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        let b = sampler.series.iter().position(|s| s.dataset == "B").unwrap();
+        let drawn = sampler.sample_many(4000, 5).iter().filter(|w| w.series == b).count() as f64 / 4000.0;
+        (p[b], drawn)
+    };
+    let (p1, d1) = share_of_b(1.0);
+    assert!((p1 - 0.1).abs() < 1e-12 && (d1 - 0.1).abs() < 0.02, "1: cells alike ({p1}, drawn {d1})");
+    let (p0, d0) = share_of_b(0.0);
+    assert!((p0 - 0.5).abs() < 1e-12 && (d0 - 0.5).abs() < 0.03, "0: datasets alike ({p0}, drawn {d0})");
+    let (ph, _) = share_of_b(0.5);
+    assert!((ph - 1.0 / (1.0 + 3.0)).abs() < 1e-12, "0.5: shares 3 : 1 for 9 cells : 1 ({ph})");
+    let bad = WindowConfig { dataset_balance: 1.5, ..WindowConfig::default() };
+    assert_eq!(bad.validate().unwrap_err(), "windows.dataset_balance must be between 0 and 1, got 1.5");
+}
+
+#[test]
 fn a_whole_history_forecast_spreads_any_history_over_the_same_patches() {
     let _serial = common::seeded();
     let cell = common::synthetic_cell(0, 30.0, 300);

@@ -122,3 +122,15 @@ fn forecast_errors_name_the_problem() {
     let out = fadecast().args(["eval", "--model", "gp", "--adapter", "a", "--data", "x.csv", "--out"]).arg(tmp.path().join("o")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("universal model only"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn an_invalid_train_config_is_an_error_naming_the_file_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, run) = (tmp.path().join("bad-train.json"), tmp.path().join("run"));
+    std::fs::write(&config, r#"{"windows": {"dataset_balance": 1.5}}"#).unwrap();
+    let out = fadecast().args(["train", "--corpus", "no-corpus", "--config"]).arg(&config).arg("--out").arg(&run).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad-train.json") && err.contains("dataset_balance must be between 0 and 1, got 1.5"), "{err}");
+    assert!(!run.exists(), "no run folder is started for a config that cannot train");
+}

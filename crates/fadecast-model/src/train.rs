@@ -111,9 +111,17 @@ impl TrainConfig {
     pub fn steps_per_epoch(&self) -> usize {
         self.windows_per_epoch.div_ceil(self.batch_size.max(1))
     }
+    /// The model's and the windows' checks.
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate()?;
+        self.windows.validate()
+    }
+    /// Reads and validates a config file; errors name the file (checked before a run writes anything).
     pub fn read(path: &Path) -> Result<Self, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))
+        let config: Self = serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        config.validate().map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        Ok(config)
     }
 }
 
@@ -586,8 +594,7 @@ pub fn train(
     resume: bool,
     mut progress: impl FnMut(&StepInfo),
 ) -> Result<Vec<EpochRecord>, TrainError> {
-    cfg.model.validate().map_err(TrainError::Config)?;
-    cfg.windows.validate().map_err(TrainError::Config)?;
+    cfg.validate().map_err(TrainError::Config)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let sampler = WindowSampler::new(train, &cfg.model, &cfg.windows);
     if sampler.is_empty() {

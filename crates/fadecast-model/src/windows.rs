@@ -345,13 +345,8 @@ fn cumulative_weights(series: &[GridSeries], balance: f64) -> Vec<f64> {
     series
         .iter()
         .map(|s| {
-            let w = if balance == 1.0 {
-                base(s) // (exactly the old weights, so older configs replay their windows)
-            } else {
-                let sum = per_dataset[s.dataset.as_str()];
-                sum.powf(balance) * base(s) / sum
-            };
-            acc += w;
+            // W^b · w / W; at b = 1 the factor is exactly 1, so older configs replay their windows.
+            acc += per_dataset[s.dataset.as_str()].powf(balance - 1.0) * base(s);
             acc
         })
         .collect()

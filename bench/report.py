@@ -73,6 +73,14 @@ def main():
       f"has the same length ({m['grid_length_mismatches']} mismatches). The step-by-step replays show "
       "that this is round-off amplified by the rollout (the widest gaps are long rollouts of flat cells, "
       "re-anchored many times), not a difference between the implementations.\n")
+    p("What limits it now (`perf record` of `bench_forecast`, 2026-11-29): the network's own arithmetic. "
+      "Matrix products take about a fifth of the time, the exact-erf GELU (scalar `libm` erf) about 13 %, "
+      "`exp` and `log1p` of softmax and the quantile head's softplus another 13 %, memory copies and "
+      "zeroing about 9 %; the host-side rollout bookkeeping does not show. The shipped model predicts 8 "
+      "patches per forward pass (v4: 4), so a rollout needs half as many passes; PyTorch, whose fixed cost "
+      "per pass is the larger, gained more from that than fadecast did: on the same machine and cells, "
+      "v4's weights gave 589 against 371 cells/s (1.59×), v5's about 650 against 550 (1.2×, three runs "
+      "1.16–1.25×). So the ratio fell below the 1.5× goal while fadecast itself got faster.\n")
 
     # Training step.
     fs, ts = out("train_fadecast", "seconds_per_step"), out("train_torch", "seconds_per_step")

@@ -36,7 +36,7 @@ from torch_model import load_model
 FORECAST_DEFAULTS = {
     "eol_threshold": 0.8, "max_rollout_patches": 256, "feedback": "own_quantile",
     "checkup_subdivide": 4, "strides": [1, 2, 4, 8], "min_context_patches": 2, "reanchor_patches": 8,
-    "refine_short_context": False, "whole_history_patches": 0,
+    "refine_short_context": False, "whole_history_patches": 0, "interval_scale": 1.0,
 }
 
 # ───────────────────────────── host-side helpers (windows.rs, forecast.rs) ─────────────────────────────
@@ -121,8 +121,18 @@ def prepare(cycles, soh, observation, fc, mc):
     }
 
 
+def bands(paths, median, scale):
+    """Forecast::quantiles: per point the paths' values in increasing order, widened about the
+    middle one by `scale` and floored at 0 (paths: [Q, L])."""
+    b = np.sort(paths, axis=0)
+    if scale != 1.0:
+        b = np.maximum(b[median] + scale * (b - b[median]), 0.0)
+    return b
+
+
 def finish(cell, grid, paths, fc, mc):
-    """Rollout::finish: end of life from each path's first crossing, remaining life."""
+    """Rollout::finish: end of life where each reported quantile (Forecast::quantiles on the grid) first
+    crosses, remaining life."""
     origin, thr = cell["origin"], fc["eol_threshold"]
     median = mc["quantiles"].index(0.5)
     if cell["observed_eol"] is not None:
@@ -130,7 +140,8 @@ def finish(cell, grid, paths, fc, mc):
         eol = {"point": c, "lower": c, "upper": c}
     else:
         gx = np.concatenate(([origin], grid))
-        crossings = [first_crossing(gx, np.concatenate(([cell["last_soh"]], path)), thr) for path in paths]
+        crossings = [first_crossing(gx, np.concatenate(([cell["last_soh"]], band)), thr)
+                     for band in bands(paths, median, fc["interval_scale"])]
         reached = [c for c in crossings if c is not None]
         eol = {"point": crossings[median], "lower": min(reached) if reached else None,
                "upper": max(reached) if reached and len(reached) == len(crossings) else None}

@@ -134,3 +134,40 @@ fn an_invalid_train_config_is_an_error_naming_the_file_before_anything_is_writte
     assert!(err.contains("bad-train.json") && err.contains("dataset_balance must be between 0 and 1, got 1.5"), "{err}");
     assert!(!run.exists(), "no run folder is started for a config that cannot train");
 }
+
+#[test]
+fn interval_scale_widens_the_forecast_bands_and_a_bad_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mine.csv");
+    write_user_csv(&csv, 150);
+    let forecast = |extra: &[&str]| {
+        let out = fadecast().args(["forecast", "--input"]).arg(&csv).args(["--json", "--every", "50"]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+        f["cells"][0].clone()
+    };
+    let (shipped, one, wide) = (forecast(&[]), forecast(&["--interval-scale", "1"]), forecast(&["--interval-scale", "3"]));
+    let rows = |c: &Value| c["trajectory"].as_array().unwrap().iter().map(|r| ["p10", "p50", "p90"].map(|k| r[k].as_f64().unwrap())).collect::<Vec<_>>();
+    let (one_rows, wide_rows) = (rows(&one), rows(&wide));
+    assert_eq!(one_rows.len(), wide_rows.len());
+    for ([lo, mid, hi], [wlo, wmid, whi]) in one_rows.iter().zip(&wide_rows) {
+        assert_eq!(mid, wmid, "the median does not move");
+        assert!((whi - wmid - 3.0 * (hi - mid)).abs() < 1e-9 && (wlo - (wmid - 3.0 * (mid - lo)).max(0.0)).abs() < 1e-9, "{lo} {mid} {hi} vs {wlo} {wmid} {whi}");
+    }
+    assert_ne!(rows(&shipped), one_rows, "the shipped model's own scale is not 1");
+    assert_eq!(one["eol_cycle"]["p50"], wide["eol_cycle"]["p50"], "end of life: the same point");
+    assert!(one["eol_cycle"]["p50"].is_number(), "{}", one["eol_cycle"]);
+
+    let out = fadecast().args(["forecast", "--input"]).arg(&csv).args(["--interval-scale", "0"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--interval-scale: interval_scale must be a positive number, got 0"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A model folder whose forecast.json holds one is named.
+    let model = tmp.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    for f in ["model.json", "model.safetensors"] {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default").join(f), model.join(f)).unwrap();
+    }
+    std::fs::write(model.join("forecast.json"), r#"{"interval_scale": -1}"#).unwrap();
+    let out = fadecast().args(["forecast", "--input"]).arg(&csv).arg("--model").arg(&model).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("forecast.json") && err.contains("interval_scale must be a positive number, got -1"), "{err}");
+}

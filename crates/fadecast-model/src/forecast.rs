@@ -14,8 +14,10 @@
 //!    end-of-life threshold (or the median has, and the rollout is three times its remaining life
 //!    long), or at `max_rollout_patches`. A path that fills the model's context window is
 //!    re-anchored on its latest patches. SOH is floored at 0.
-//! 4. End of life is where a path first crosses the threshold: the median path gives the point,
-//!    the lowest and highest quantile paths the interval (earliest, latest).
+//! 4. The paths are read at the requested cycles: at each cycle the paths' values in increasing
+//!    order, widened about the middle one by `interval_scale` (calibrated on val). End of life is
+//!    where those quantiles, read along the grid, first cross the threshold: the median gives the
+//!    point, the lowest and highest the interval (earliest, latest).
 
 use std::path::Path;
 
@@ -64,6 +66,11 @@ pub struct ForecastConfig {
     /// windows with [`WindowConfig::whole_history_prob`]. Overrides `strides` and
     /// `refine_short_context` (a one-observation history keeps the base grid).
     pub whole_history_patches: usize,
+    /// The forecast quantiles' distance from the median is multiplied by this (1 = the model's
+    /// own quantiles): a post-hoc calibration of the p10–p90 band, chosen on the val split, that
+    /// leaves the median and the rollout alone. The end-of-life interval is where the widened band
+    /// crosses the threshold, as the evaluator reads it.
+    pub interval_scale: f64,
 }
 
 impl Default for ForecastConfig {
@@ -78,6 +85,7 @@ impl Default for ForecastConfig {
             reanchor_patches: 8,
             refine_short_context: false,
             whole_history_patches: 0,
+            interval_scale: 1.0,
         }
     }
 }
@@ -95,6 +103,14 @@ impl ForecastConfig {
             whole_history_patches: if windows.whole_history_prob > 0.0 { windows.whole_history_patches } else { 0 },
             ..Self::default()
         }
+    }
+
+    /// The settings no rollout can use, as a message naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.interval_scale.is_finite() && self.interval_scale > 0.0) {
+            return Err(format!("interval_scale must be a positive number, got {}", self.interval_scale));
+        }
+        Ok(())
     }
 }
 
@@ -123,6 +139,9 @@ pub struct Forecast {
     pub eol: Interval,
     /// Remaining useful life: end of life − origin (0 when already reached).
     pub rul: Interval,
+    /// [`ForecastConfig::interval_scale`]: how [`Forecast::read_at`] widens the quantiles about
+    /// the median (the paths are the model's own).
+    pub interval_scale: f64,
 }
 
 /// A loaded model ready to forecast (inference device, no autodiff).
@@ -217,7 +236,7 @@ impl Forecaster {
         for (i, r) in batches.into_iter().flatten() {
             slots[i] = Some(r);
         }
-        slots.into_iter().map(|r| r.expect("every cell rolled out").finish()).collect()
+        slots.into_iter().map(|r| r.expect("every cell rolled out").finish(self.config.interval_scale)).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -488,26 +507,8 @@ impl Rollout {
     }
 
     /// Step 4: reads off the requested cycles, end of life and remaining life.
-    fn finish(self) -> Forecast {
-        let (origin, threshold, median) = (self.origin, self.eol_threshold, self.median);
-        let path_eol = |path: &Vec<f64>| {
-            let gx: Vec<f64> = std::iter::once(origin).chain(self.grid.iter().copied()).collect();
-            let gy: Vec<f64> = std::iter::once(self.last_soh).chain(path.iter().copied()).collect();
-            first_crossing(&gx, &gy, threshold)
-        };
-        let eol = match self.observed_eol {
-            Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
-            None => {
-                // The interval spans every path's crossing; a path that never crossed leaves it open.
-                let crossings: Vec<Option<f64>> = self.paths.iter().map(path_eol).collect();
-                let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
-                let lower = reached.iter().copied().reduce(f64::min);
-                let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
-                Interval { point: crossings[median], lower, upper }
-            }
-        };
-        let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
-        let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };
+    fn finish(self, interval_scale: f64) -> Forecast {
+        let (origin, threshold) = (self.origin, self.eol_threshold);
         let mut f = Forecast {
             origin,
             quantile_levels: self.levels,
@@ -517,22 +518,41 @@ impl Rollout {
             paths: self.paths,
             origin_soh: self.last_soh,
             eol_threshold: threshold,
-            eol,
-            rul,
+            eol: Interval { point: None, lower: None, upper: None },
+            rul: Interval { point: None, lower: None, upper: None },
+            interval_scale,
         };
         f.values = f.read_at(&self.at);
+        f.eol = match self.observed_eol {
+            Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
+            None => {
+                // Where the reported quantiles (on the rollout's grid) first cross: the median gives
+                // the point, the others the interval; a level that never crossed leaves it open.
+                let gx: Vec<f64> = std::iter::once(origin).chain(f.grid.iter().copied()).collect();
+                let crossings: Vec<Option<f64>> = f
+                    .quantiles(f.paths.clone())
+                    .iter()
+                    .map(|band| first_crossing(&gx, &std::iter::once(f.origin_soh).chain(band.iter().copied()).collect::<Vec<_>>(), threshold))
+                    .collect();
+                let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
+                let lower = reached.iter().copied().reduce(f64::min);
+                let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
+                Interval { point: crossings[self.median], lower, upper }
+            }
+        };
+        let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
+        f.rul = Interval { point: rul_of(f.eol.point), lower: rul_of(f.eol.lower), upper: rul_of(f.eol.upper) };
         f
     }
 }
 
 impl Forecast {
     /// Per quantile level, SOH at each of `cycles` (linear between grid points, NaN past the
-    /// rollout). Each path follows its own quantile, so two paths can cross far out: the values
-    /// at a cycle are the paths' values there in increasing order.
+    /// rollout), as [`Forecast::quantiles`] orders and widens them.
     pub fn read_at(&self, cycles: &[f64]) -> Vec<Vec<f64>> {
         let gx: Vec<f64> = std::iter::once(self.origin).chain(self.grid.iter().copied()).collect();
         let end = gx[gx.len() - 1];
-        let mut values: Vec<Vec<f64>> = self
+        let values: Vec<Vec<f64>> = self
             .paths
             .iter()
             .map(|path| {
@@ -540,10 +560,23 @@ impl Forecast {
                 cycles.iter().map(|&c| if c > end + 1e-9 { f64::NAN } else { interpolate(&gx, &gy, c) }).collect()
             })
             .collect();
-        for i in 0..cycles.len() {
+        self.quantiles(values)
+    }
+
+    /// The reported quantiles from per-level values at the same points: each path follows its own
+    /// quantile, so two paths can cross far out, and the values at a point are taken in
+    /// increasing order; then each one's distance from the middle one (the median level's) is
+    /// multiplied by `interval_scale`, floored at SOH 0.
+    pub fn quantiles(&self, mut values: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+        let levels = &self.quantile_levels;
+        let median = (0..levels.len()).min_by(|&a, &b| (levels[a] - 0.5).abs().total_cmp(&(levels[b] - 0.5).abs())).unwrap_or(0);
+        let n = values.first().map_or(0, Vec::len);
+        for i in 0..n {
             let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
             column.sort_by(f64::total_cmp);
-            values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
+            let mid = column[median];
+            let widen = |x: f64| if self.interval_scale == 1.0 || !x.is_finite() { x } else { (mid + self.interval_scale * (x - mid)).max(0.0) };
+            values.iter_mut().zip(column).for_each(|(v, x)| v[i] = widen(x));
         }
         values
     }

@@ -477,11 +477,12 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     assert_eq!((f.checkup_subdivide, f.strides.clone()), (2, vec![1, 3]));
     assert!(f.refine_short_context);
     assert_eq!(f.whole_history_patches, 5);
-    // The shipped recipe's file is exactly what its training config implies.
+    // The shipped recipe's file is what its training config implies, with the interval scale
+    // chosen on the val split (scripts/calibrate_intervals.sh) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-default.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
-    assert_eq!(ForecastConfig::matching(&train.windows), shipped);
+    assert_eq!(ForecastConfig { interval_scale: shipped.interval_scale, ..ForecastConfig::matching(&train.windows) }, shipped);
 }
 
 #[test]
@@ -492,4 +493,48 @@ fn a_model_folder_with_an_invalid_config_is_an_error_naming_its_model_json() {
     let err = Forecaster::load(dir.path(), ForecastConfig::default()).err().expect("an invalid config is an error, not a panic");
     let text = err.to_string();
     assert!(text.contains("model.json") && text.contains("output_patches"), "{text}");
+}
+
+#[test]
+fn interval_scale_widens_the_bands_and_the_end_of_life_interval_about_an_unchanged_median() {
+    let _serial = common::seeded();
+    let model = tiny(12);
+    let cell = common::synthetic_cell(4, 30.0, 250);
+    let at = [120.0, 160.0, 220.0];
+    let forecast = |scale: f64, eol_threshold: f64| {
+        let cfg = ForecastConfig { interval_scale: scale, eol_threshold, ..ForecastConfig::default() };
+        Forecaster::new(model.clone(), cfg).forecast_cell(&cell, 100, &at)
+    };
+    // An end-of-life threshold below the (noisy) history that the p10 path crosses.
+    let probe = forecast(1.0, 0.0);
+    let lowest = probe.paths[0].iter().copied().fold(f64::INFINITY, f64::min);
+    let history = cell.cycles[..100].iter().map(|c| c.soh).fold(f64::INFINITY, f64::min);
+    assert!(lowest < history, "the tiny model's p10 never falls below the history: {lowest} vs {history}");
+    let threshold = (history + lowest) / 2.0;
+    let (own, wide) = (forecast(1.0, threshold), forecast(2.0, threshold));
+    assert_eq!((&own.grid, &own.paths), (&wide.grid, &wide.paths), "the rollout itself is the model's own");
+    // The reported quantiles: the median as it was, p10 and p90 twice as far from it (floored at 0).
+    assert_eq!(own.values[1], wide.values[1], "the median is left alone");
+    let beyond = at.iter().position(|&c| c > *own.grid.last().unwrap()).unwrap_or(at.len());
+    assert!(beyond > 0, "some requested cycles lie inside the rollout");
+    for level in [0, 2] {
+        for i in 0..beyond {
+            let (w, o, m) = (wide.values[level][i], own.values[level][i], own.values[1][i]);
+            assert!((w - (m + 2.0 * (o - m)).max(0.0)).abs() < 1e-12, "level {level}, cycle {}: {w} vs {o} about {m}", at[i]);
+        }
+    }
+    assert_ne!(own.values, wide.values, "the check above has teeth: the bands did move");
+    // End of life is where the reported band crosses: the same point, an interval as wide or wider.
+    let lo = own.eol.lower.expect("the p10 band crosses the threshold");
+    let wlo = wide.eol.lower.expect("so does the wider one");
+    assert!(wlo < lo, "the wider band crosses earlier: {:?} vs {:?}", wide.eol, own.eol);
+    assert!(own.eol.upper.is_none_or(|hi| wide.eol.upper.is_none_or(|w| w >= hi)), "{:?} vs {:?}", wide.eol, own.eol);
+    assert_eq!(own.eol.point, wide.eol.point);
+    assert_eq!(wide.rul.lower, Some(wlo - wide.origin));
+    // A scale no rollout can use is refused by name.
+    for bad in [0.0, -1.0, f64::NAN] {
+        let err = ForecastConfig { interval_scale: bad, ..ForecastConfig::default() }.validate().unwrap_err();
+        assert!(err.contains("interval_scale"), "{err}");
+    }
+    assert!(ForecastConfig::default().validate().is_ok());
 }

@@ -60,22 +60,28 @@ pub fn resolve(name: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// The rollout settings saved beside the weights (`forecast.json`, chosen on the val split when
-/// the model was shipped), else the defaults; the caller's end-of-life threshold always wins.
-pub fn forecast_config(dir: &Path, eol_threshold: f64) -> anyhow::Result<ForecastConfig> {
+/// the model was shipped), else the defaults; the caller's end-of-life threshold always wins, and
+/// so does its interval scale (`--interval-scale`) when given.
+pub fn forecast_config(dir: &Path, eol_threshold: f64, interval_scale: Option<f64>) -> anyhow::Result<ForecastConfig> {
     let path = dir.join("forecast.json");
     let mut config: ForecastConfig = match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: not a forecast config", path.display()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ForecastConfig::default(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
+    config.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     config.eol_threshold = eol_threshold;
+    if let Some(scale) = interval_scale {
+        config.interval_scale = scale;
+        config.validate().map_err(anyhow::Error::msg).context("--interval-scale")?;
+    }
     Ok(config)
 }
 
 /// Loads `--model NAME` with `--adapter DIR` applied when given, ready to forecast.
-pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64) -> anyhow::Result<Forecaster> {
+pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64, interval_scale: Option<f64>) -> anyhow::Result<Forecaster> {
     let dir = resolve(name)?;
-    let config = forecast_config(&dir, eol_threshold)?;
+    let config = forecast_config(&dir, eol_threshold, interval_scale)?;
     let forecaster = match adapter {
         None => Forecaster::load(&dir, config).map_err(anyhow::Error::msg)?,
         Some(a) => {

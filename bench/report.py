@@ -78,9 +78,13 @@ def main():
       "`exp` and `log1p` of softmax and the quantile head's softplus another 13 %, memory copies and "
       "zeroing about 9 %; the host-side rollout bookkeeping does not show. The shipped model predicts 8 "
       "patches per forward pass (v4: 4), so a rollout needs half as many passes; PyTorch, whose fixed cost "
-      "per pass is the larger, gained more from that than fadecast did: on the same machine and cells, "
-      "v4's weights gave 589 against 371 cells/s (1.59×), v5's about 650 against 550 (1.2×, three runs "
-      "1.16–1.25×). So the ratio fell below the 1.5× goal while fadecast itself got faster.\n")
+      "per pass is the larger, gained more from that than fadecast did (on the same machine and cells, "
+      "v4's weights gave 589 against 371 cells/s, 1.59×; v5's about 650 against 550). Running the "
+      "quantile head on the last new position only — all a rollout reads (`FadeModel::forward_last`), "
+      "where it had run on all 8 fed-back positions — then took fadecast to about 820–840 cells/s, the "
+      "same forecasts to the last bit on the early test split. This machine's timings drift between "
+      "runs by up to a fifth (PyTorch 528–620 cells/s over the runs of that day), so ratios near a "
+      "goal can fall either side of it.\n")
 
     # Training step.
     fs, ts = out("train_fadecast", "seconds_per_step"), out("train_torch", "seconds_per_step")

@@ -258,7 +258,7 @@ impl Forecaster {
         };
         let (x, s) = encode(batch, &active, n_patches, -(n_patches as isize));
         let mut cache = self.model.new_cache();
-        let mut out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, n, P, Q]
+        let mut out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
         let mut positions = n_patches;
 
         // Roll out. Once the rows have filled the model's context window they are re-anchored:
@@ -271,8 +271,7 @@ impl Forecaster {
         let m = mc.output_patches;
         let mut step = 0; // patches rolled out so far
         while step < self.config.max_rollout_patches {
-            let last = out.dims()[1] - 1;
-            let next: Vec<f64> = out.narrow(1, last, 1).into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, M·P, Q]
+            let next: Vec<f64> = out.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, M·P, Q]
             let per_cell = rows * m * p * q;
             let mut kept_rows: Vec<i64> = Vec::new();
             let mut still = Vec::new();
@@ -314,7 +313,7 @@ impl Forecaster {
                 }
                 let (x, s) = encode(batch, &active, keep, step as isize - keep as isize);
                 cache = self.model.new_cache();
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, keep, M·P, Q]
+                out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
                 positions = keep;
             } else {
                 let (mut z, mut side) = (Vec::new(), Vec::new());
@@ -322,7 +321,7 @@ impl Forecaster {
                     batch[c].1.fed_back(fed, &mut z, &mut side);
                 }
                 let (x, s) = input_tensors(&z, &side, p, &self.device, dtype);
-                out = self.model.forward_cached(x, s, Some(&mut cache)).quantiles; // [A·R, M, M·P, Q]
+                out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
                 positions += m;
             }
         }

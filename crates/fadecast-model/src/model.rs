@@ -225,11 +225,23 @@ impl FadeModel {
 
     /// Forward pass that reads and extends `cache` when given: the new patches sit after the
     /// cached ones, at positions `cache.next_pos ..`.
-    pub fn forward_cached(&self, patches: Tensor<3>, side: Tensor<3>, mut cache: Option<&mut KvCache>) -> Output {
-        let [b, n, p] = patches.dims();
-        let (q, mp) = (self.config.quantiles.len(), p * self.config.output_patches);
-        let start = cache.as_ref().map_or(0, |c| c.next_pos);
+    pub fn forward_cached(&self, patches: Tensor<3>, side: Tensor<3>, cache: Option<&mut KvCache>) -> Output {
+        let hidden = self.trunk(patches, side, cache); // [B, N, D]
+        Output { quantiles: self.quantile_head(hidden.clone()), hidden }
+    }
 
+    /// As [`FadeModel::forward_cached`], but only the last position's quantiles (all a rollout
+    /// reads): [B, 1, M·P, Q]. The head then runs on one position instead of N.
+    pub fn forward_last(&self, patches: Tensor<3>, side: Tensor<3>, cache: &mut KvCache) -> Tensor<4> {
+        let hidden = self.trunk(patches, side, Some(cache)); // [B, N, D]
+        let n = hidden.dims()[1];
+        self.quantile_head(hidden.narrow(1, n - 1, 1)) // [B, 1, M·P, Q]
+    }
+
+    /// Patch embedding, the blocks and the final norm: [B, N, P] + [B, N, N_SIDE] -> [B, N, D].
+    fn trunk(&self, patches: Tensor<3>, side: Tensor<3>, mut cache: Option<&mut KvCache>) -> Tensor<3> {
+        let n = patches.dims()[1];
+        let start = cache.as_ref().map_or(0, |c| c.next_pos);
         let mut x = self.patch_embed.forward(Tensor::cat(vec![patches, side], 2)); // [B, N, D]
         for (i, block) in self.blocks.iter().enumerate() {
             let layer_cache = cache.as_mut().map(|c| &mut c.layers[i]);
@@ -238,18 +250,21 @@ impl FadeModel {
         if let Some(c) = cache {
             c.next_pos += n;
         }
-        let hidden = self.norm_f.forward(x); // [B, N, D]
+        self.norm_f.forward(x) // [B, N, D]
+    }
 
-        // Non-crossing quantiles: the lowest is free, each next one adds a positive increment.
-        let raw = self.head.forward(hidden.clone()).reshape([b, n, mp, q]); // [B, N, M·P, Q]
-        let quantiles = if q == 1 {
-            raw
-        } else {
-            let lowest = raw.clone().narrow(3, 0, 1); // [B, N, M·P, 1]
-            let steps = softplus(raw.narrow(3, 1, q - 1), 1.0).cumsum(3); // [B, N, M·P, Q-1]
-            Tensor::cat(vec![lowest.clone(), lowest + steps], 3) // [B, N, M·P, Q]
-        };
-        Output { quantiles, hidden }
+    /// Non-crossing quantiles of the next M patches: the lowest is free, each next one adds a
+    /// positive increment. [B, N, D] -> [B, N, M·P, Q].
+    fn quantile_head(&self, hidden: Tensor<3>) -> Tensor<4> {
+        let [b, n, _] = hidden.dims();
+        let (q, mp) = (self.config.quantiles.len(), self.config.patch_len * self.config.output_patches);
+        let raw = self.head.forward(hidden).reshape([b, n, mp, q]); // [B, N, M·P, Q]
+        if q == 1 {
+            return raw;
+        }
+        let lowest = raw.clone().narrow(3, 0, 1); // [B, N, M·P, 1]
+        let steps = softplus(raw.narrow(3, 1, q - 1), 1.0).cumsum(3); // [B, N, M·P, Q-1]
+        Tensor::cat(vec![lowest.clone(), lowest + steps], 3) // [B, N, M·P, Q]
     }
 
     /// Unit-norm window embedding for the contrastive loss: the hidden states of the first

@@ -66,7 +66,7 @@ fn quantiles_never_cross() {
 }
 
 #[test]
-fn the_kv_cache_gives_the_full_pass_outputs() {
+fn the_kv_cache_and_the_last_position_head_give_the_full_pass_outputs() {
     let _serial = common::seeded();
     let model = tiny(3);
     let (x, s) = inputs(5, None);
@@ -74,9 +74,22 @@ fn the_kv_cache_gives_the_full_pass_outputs() {
     let mut cache = model.new_cache();
     model.forward_cached(x.clone().narrow(1, 0, 2), s.clone().narrow(1, 0, 2), Some(&mut cache));
     model.forward_cached(x.clone().narrow(1, 2, 2), s.clone().narrow(1, 2, 2), Some(&mut cache));
-    let last = to_vec(model.forward_cached(x.narrow(1, 4, 1), s.narrow(1, 4, 1), Some(&mut cache)).quantiles);
+    let last = to_vec(model.forward_cached(x.clone().narrow(1, 4, 1), s.clone().narrow(1, 4, 1), Some(&mut cache)).quantiles);
     for (a, b) in full.iter().zip(&last) {
         assert!((a - b).abs() < 1e-5, "cached {b} vs full {a}");
+    }
+    // The rollout's variant, which runs the head on the last new position only, extends the
+    // cache alike and gives that position's outputs.
+    let all = model.forward(x.clone(), s.clone()).quantiles;
+    let mut cache = model.new_cache();
+    let first = model.forward_last(x.clone().narrow(1, 0, 2), s.clone().narrow(1, 0, 2), &mut cache);
+    let second = model.forward_last(x.clone().narrow(1, 2, 2), s.clone().narrow(1, 2, 2), &mut cache);
+    let third = model.forward_last(x.narrow(1, 4, 1), s.narrow(1, 4, 1), &mut cache);
+    for (position, got) in [(1, first), (3, second), (4, third)] {
+        assert_eq!(got.dims()[1], 1);
+        for (a, b) in to_vec(all.clone().narrow(1, position, 1)).iter().zip(&to_vec(got)) {
+            assert!((a - b).abs() < 1e-5, "position {position}: last-only {b} vs full {a}");
+        }
     }
 }
 

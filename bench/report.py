@@ -81,7 +81,7 @@ def main():
       "per pass is the larger, gained more from that than fadecast did (on the same machine and cells, "
       "v4's weights gave 589 against 371 cells/s, 1.59×; v5's about 650 against 550). Running the "
       "quantile head on the last new position only — all a rollout reads (`FadeModel::forward_last`), "
-      "where it had run on all 8 fed-back positions — then took fadecast to about 820–840 cells/s, the "
+      "where it had run on all 8 fed-back positions — then took fadecast to about 820–860 cells/s, the "
       "same forecasts to the last bit on the early test split. This machine's timings drift between "
       "runs by up to a fifth (PyTorch 528–620 cells/s over the runs of that day), so ratios near a "
       "goal can fall either side of it.\n")

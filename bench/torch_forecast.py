@@ -121,12 +121,13 @@ def prepare(cycles, soh, observation, fc, mc):
     }
 
 
-def bands(paths, median, scale):
+def bands(paths, median, scale, axis=0):
     """Forecast::quantiles: per point the paths' values in increasing order, widened about the
-    middle one by `scale` and floored at 0 (paths: [Q, L])."""
-    b = np.sort(paths, axis=0)
+    middle one by `scale` and floored at 0 (paths: [Q, L], or levels along `axis`)."""
+    b = np.sort(paths, axis=axis)
     if scale != 1.0:
-        b = np.maximum(b[median] + scale * (b - b[median]), 0.0)
+        mid = np.take(b, [median], axis=axis)
+        b = np.maximum(mid + scale * (b - mid), 0.0)
     return b
 
 
@@ -228,8 +229,9 @@ def roll_out(model, cells, fc, mc):
             series[g, :, length:length + p] = feed * scale[g, :, None] + loc[g, :, None]
             length += p
             steps_done[g] = step + j + 1
-            # Stopping rule (Rollout::should_stop), with first crossings tracked incrementally.
-            below = paths[g, :, at] <= thr  # [G, Q, P]
+            # Stopping rule (Rollout::should_stop): first crossings of the reported quantiles (the
+            # paths ordered and widened, as `bands`), tracked incrementally.
+            below = bands(paths[g, :, at], median, fc["interval_scale"], axis=1) <= thr  # [G, Q, P]
             new = (first_cross[g] < 0) & below.any(axis=2)
             first_cross[g] = np.where(new, (step + j) * p + below.argmax(axis=2), first_cross[g])
             end = grid[g, at.stop - 1]

@@ -371,6 +371,10 @@ struct Rollout {
     /// Grid cycles after the origin and, per quantile level, SOH along its path.
     grid: Vec<f64>,
     paths: Vec<Vec<f64>>,
+    /// [`ForecastConfig::interval_scale`], and per reported quantile (in increasing order) the
+    /// first grid point where it is at or below the threshold: what the stopping rule reads.
+    interval_scale: f64,
+    first_below: Vec<Option<usize>>,
 }
 
 impl Rollout {
@@ -428,6 +432,8 @@ impl Rollout {
             feed: vec![Vec::new(); rows],
             grid: Vec::new(),
             paths: vec![Vec::new(); mc.quantiles.len()],
+            interval_scale: f.config.interval_scale,
+            first_below: vec![None; mc.quantiles.len()],
         }
     }
 
@@ -477,6 +483,14 @@ impl Rollout {
                 // Capacity cannot go below zero, whatever the extrapolation says.
                 path.push(self.norms[row].denormalise(at(row, i, level)).max(0.0));
             }
+            let k = self.grid.len() - 1;
+            let mut band: Vec<f64> = self.paths.iter().map(|path| path[k]).collect();
+            order_and_widen(&mut band, median, self.interval_scale);
+            for (first, v) in self.first_below.iter_mut().zip(band) {
+                if first.is_none() && v <= self.eol_threshold {
+                    *first = Some(k);
+                }
+            }
         }
         for r in 0..rows {
             let norm = self.norms[r];
@@ -485,16 +499,16 @@ impl Rollout {
         }
     }
 
-    /// Step 3's stopping rule: the requested cycles are covered and every path has crossed the
+    /// Step 3's stopping rule: the requested cycles are covered and every reported quantile (the
+    /// paths ordered and widened, as [`Forecast::quantiles`] reports them) has crossed the
     /// threshold — or the median has, and the rollout is three times its remaining life long (a
-    /// slow upper path need not be followed for ever; the interval's upper end is then left open).
+    /// slow upper quantile need not be followed for ever; the interval's upper end is then left
+    /// open).
     fn should_stop(&self) -> bool {
-        let (median, threshold) = (self.median, self.eol_threshold);
         let end = *self.grid.last().expect("one patch pushed");
-        let crossed = |path: &Vec<f64>| path.iter().position(|&v| v <= threshold).map(|i| self.grid[i]);
         let covered = end >= self.horizon;
-        let all_crossed = self.observed_eol.is_some() || self.paths.iter().all(|path| crossed(path).is_some());
-        let far_enough = crossed(&self.paths[median]).is_some_and(|e| end - self.origin >= 3.0 * (e - self.origin));
+        let all_crossed = self.observed_eol.is_some() || self.first_below.iter().all(Option::is_some);
+        let far_enough = self.first_below[self.median].is_some_and(|i| end - self.origin >= 3.0 * (self.grid[i] - self.origin));
         covered && (all_crossed || far_enough)
     }
 
@@ -572,12 +586,20 @@ impl Forecast {
         let n = values.first().map_or(0, Vec::len);
         for i in 0..n {
             let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
-            column.sort_by(f64::total_cmp);
-            let mid = column[median];
-            let widen = |x: f64| if self.interval_scale == 1.0 || !x.is_finite() { x } else { (mid + self.interval_scale * (x - mid)).max(0.0) };
-            values.iter_mut().zip(column).for_each(|(v, x)| v[i] = widen(x));
+            order_and_widen(&mut column, median, self.interval_scale);
+            values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
         }
         values
+    }
+}
+
+/// One point's quantiles, one per level: sorted, then each one's distance from the middle one
+/// (index `median`) multiplied by `scale`, floored at SOH 0 (non-finite values left as they are).
+fn order_and_widen(column: &mut [f64], median: usize, scale: f64) {
+    column.sort_by(f64::total_cmp);
+    let mid = column[median];
+    if scale != 1.0 {
+        column.iter_mut().filter(|x| x.is_finite()).for_each(|x| *x = (mid + scale * (*x - mid)).max(0.0));
     }
 }
 

@@ -525,7 +525,12 @@ fn interval_scale_widens_the_bands_and_the_end_of_life_interval_about_an_unchang
     assert!(lowest < history, "the tiny model's p10 never falls below the history: {lowest} vs {history}");
     let threshold = (history + lowest) / 2.0;
     let (own, wide) = (forecast(1.0, threshold), forecast(2.0, threshold));
-    assert_eq!((&own.grid, &own.paths), (&wide.grid, &wide.paths), "the rollout itself is the model's own");
+    // The rollout is the model's own; it only runs on until the wider band has crossed too.
+    let n = own.grid.len();
+    assert!(wide.grid.len() >= n && wide.grid[..n] == own.grid[..], "{} vs {} grid points", wide.grid.len(), n);
+    for (w, o) in wide.paths.iter().zip(&own.paths) {
+        assert_eq!(&w[..n], &o[..]);
+    }
     // The reported quantiles: the median as it was, p10 and p90 twice as far from it (floored at 0).
     assert_eq!(own.values[1], wide.values[1], "the median is left alone");
     let beyond = at.iter().position(|&c| c > *own.grid.last().unwrap()).unwrap_or(at.len());

@@ -8,8 +8,9 @@ crates/fadecast-model/src/forecast.rs), for benchmarking against the Rust one. N
 Per cell: the history is resampled onto a grid ending at the origin (at the coarsest training
 stride leaving `min_context_patches` patches), its last patches are normalised and encoded, then
 each quantile path rolls out patch by patch with a KV cache, feeding back its own quantile,
-re-anchoring on its latest patches when the context window is full, until every path has crossed
-the end-of-life threshold (or the median has, 3× its remaining life ago) or `max_rollout_patches`.
+re-anchoring on its latest patches when the context window is full, until every reported quantile
+(the paths ordered and widened by `interval_scale`) has crossed the end-of-life threshold (or the
+median has, 3× its remaining life ago) or `max_rollout_patches`.
 `--batch K` runs cells with equal context length in lockstep, K at a time, one row per (cell, path),
 dropping finished cells from the batch and the cache; `--batch 1` runs one cell at a time.
 Host-side arithmetic is float64 and model inputs float32, as in Rust.

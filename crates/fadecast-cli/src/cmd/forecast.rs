@@ -15,10 +15,10 @@ const PROGRESS_CHUNK: usize = 1024;
 
 #[derive(clap::Args)]
 #[command(after_help = "Only the capacity history is used: the last observation is the forecast origin. The rollout
-covers at least --horizon cycles and runs on until every quantile path has crossed the end-of-life
-threshold, or the median path has and the rollout is three times its remaining life long, or the
-model's longest rollout is reached. The p10–p90 band is the model's, widened about the median by
-its calibrated interval scale (--interval-scale to choose another). EOL is where the median
+covers at least --horizon cycles. The p10–p90 band is the model's, widened about the median by
+its calibrated interval scale (--interval-scale to choose another), and the rollout runs on until
+the whole band has crossed the end-of-life threshold, or the median has and the rollout is three
+times its remaining life long, or the model's longest rollout is reached. EOL is where the median
 crosses the threshold; its interval, where the band's edges do. RUL = EOL − origin. Bounds never
 reached are null (JSON) or '>N'.
 

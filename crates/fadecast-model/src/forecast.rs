@@ -236,7 +236,7 @@ impl Forecaster {
         for (i, r) in batches.into_iter().flatten() {
             slots[i] = Some(r);
         }
-        slots.into_iter().map(|r| r.expect("every cell rolled out").finish(self.config.interval_scale)).collect()
+        slots.into_iter().map(|r| r.expect("every cell rolled out").finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -484,8 +484,7 @@ impl Rollout {
                 path.push(self.norms[row].denormalise(at(row, i, level)).max(0.0));
             }
             let k = self.grid.len() - 1;
-            let mut band: Vec<f64> = self.paths.iter().map(|path| path[k]).collect();
-            order_and_widen(&mut band, median, self.interval_scale);
+            let band = self.band_at(k);
             for (first, v) in self.first_below.iter_mut().zip(band) {
                 if first.is_none() && v <= self.eol_threshold {
                     *first = Some(k);
@@ -519,9 +518,39 @@ impl Rollout {
         }
     }
 
+    /// The reported quantiles at grid point `k`: the paths' values there, ordered and widened.
+    fn band_at(&self, k: usize) -> Vec<f64> {
+        let mut band: Vec<f64> = self.paths.iter().map(|path| path[k]).collect();
+        order_and_widen(&mut band, self.median, self.interval_scale);
+        band
+    }
+
+    /// Where reported quantile `level` first reaches the threshold, interpolated from the point
+    /// before (the origin for the first grid point, whose SOH is above it unless end of life was
+    /// already observed).
+    fn crossing(&self, level: usize) -> Option<f64> {
+        let k = self.first_below[level]?;
+        let (x0, y0) = if k == 0 { (self.origin, self.last_soh) } else { (self.grid[k - 1], self.band_at(k - 1)[level]) };
+        first_crossing(&[x0, self.grid[k]], &[y0, self.band_at(k)[level]], self.eol_threshold)
+    }
+
     /// Step 4: reads off the requested cycles, end of life and remaining life.
-    fn finish(self, interval_scale: f64) -> Forecast {
+    fn finish(self) -> Forecast {
         let (origin, threshold) = (self.origin, self.eol_threshold);
+        let eol = match self.observed_eol {
+            Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
+            None => {
+                // The median gives the point, the other quantiles the interval; a quantile that
+                // never crossed leaves it open.
+                let crossings: Vec<Option<f64>> = (0..self.paths.len()).map(|level| self.crossing(level)).collect();
+                let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
+                let lower = reached.iter().copied().reduce(f64::min);
+                let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
+                Interval { point: crossings[self.median], lower, upper }
+            }
+        };
+        let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
+        let rul = Interval { point: rul_of(eol.point), lower: rul_of(eol.lower), upper: rul_of(eol.upper) };
         let mut f = Forecast {
             origin,
             quantile_levels: self.levels,
@@ -531,30 +560,11 @@ impl Rollout {
             paths: self.paths,
             origin_soh: self.last_soh,
             eol_threshold: threshold,
-            eol: Interval { point: None, lower: None, upper: None },
-            rul: Interval { point: None, lower: None, upper: None },
-            interval_scale,
+            eol,
+            rul,
+            interval_scale: self.interval_scale,
         };
         f.values = f.read_at(&self.at);
-        f.eol = match self.observed_eol {
-            Some(c) => Interval { point: Some(c), lower: Some(c), upper: Some(c) },
-            None => {
-                // Where the reported quantiles (on the rollout's grid) first cross: the median gives
-                // the point, the others the interval; a level that never crossed leaves it open.
-                let gx: Vec<f64> = std::iter::once(origin).chain(f.grid.iter().copied()).collect();
-                let crossings: Vec<Option<f64>> = f
-                    .quantiles(f.paths.clone())
-                    .iter()
-                    .map(|band| first_crossing(&gx, &std::iter::once(f.origin_soh).chain(band.iter().copied()).collect::<Vec<_>>(), threshold))
-                    .collect();
-                let reached: Vec<f64> = crossings.iter().flatten().copied().collect();
-                let lower = reached.iter().copied().reduce(f64::min);
-                let upper = if reached.len() == crossings.len() { reached.iter().copied().reduce(f64::max) } else { None };
-                Interval { point: crossings[self.median], lower, upper }
-            }
-        };
-        let rul_of = |e: Option<f64>| e.map(|c| (c - origin).max(0.0));
-        f.rul = Interval { point: rul_of(f.eol.point), lower: rul_of(f.eol.lower), upper: rul_of(f.eol.upper) };
         f
     }
 }
@@ -581,8 +591,7 @@ impl Forecast {
     /// increasing order; then each one's distance from the middle one (the median level's) is
     /// multiplied by `interval_scale`, floored at SOH 0.
     pub fn quantiles(&self, mut values: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
-        let levels = &self.quantile_levels;
-        let median = (0..levels.len()).min_by(|&a, &b| (levels[a] - 0.5).abs().total_cmp(&(levels[b] - 0.5).abs())).unwrap_or(0);
+        let median = self.level_nearest(0.5);
         let n = values.first().map_or(0, Vec::len);
         for i in 0..n {
             let mut column: Vec<f64> = values.iter().map(|v| v[i]).collect();
@@ -590,6 +599,12 @@ impl Forecast {
             values.iter_mut().zip(column).for_each(|(v, x)| v[i] = x);
         }
         values
+    }
+
+    /// Index of the quantile level nearest `target` (the levels are never empty).
+    pub fn level_nearest(&self, target: f64) -> usize {
+        let levels = &self.quantile_levels;
+        (0..levels.len()).min_by(|&a, &b| (levels[a] - target).abs().total_cmp(&(levels[b] - target).abs())).unwrap_or(0)
     }
 }
 
@@ -640,12 +655,7 @@ impl fadecast::eval::Forecaster for Forecaster {
 
 /// The model's levels nearest each of the evaluator's (they match under the default config).
 fn evaluator_quantiles(f: &Forecast) -> fadecast::eval::Quantiles {
-    let level = |target: f64| {
-        let i = (0..f.quantile_levels.len())
-            .min_by(|&a, &b| (f.quantile_levels[a] - target).abs().total_cmp(&(f.quantile_levels[b] - target).abs()))
-            .expect("at least one level");
-        f.values[i].clone()
-    };
+    let level = |target: f64| f.values[f.level_nearest(target)].clone();
     let [lo, mid, hi] = fadecast::eval::forecaster::QUANTILE_LEVELS;
     fadecast::eval::forecaster::sanitise(fadecast::eval::Quantiles { p10: level(lo), p50: level(mid), p90: level(hi) })
 }

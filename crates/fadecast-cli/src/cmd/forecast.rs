@@ -154,7 +154,7 @@ fn nice_step(raw: f64) -> f64 {
 fn panel(r: &CellForecast) -> ForecastPanel {
     let f = &r.forecast;
     let hist = (r.cell.cycles.iter().map(|c| c.cycle).collect(), r.cell.cycles.iter().map(|c| c.soh).collect());
-    let level = |target: f64| level_index(&f.quantile_levels, target);
+    let level = |target: f64| f.level_nearest(target);
     // The quantiles as reported (ordered, calibrated width) at every grid point of the rollout.
     let bands = f.quantiles(f.paths.clone());
     let along = |i: usize| -> Vec<f64> { bands[i].clone() };
@@ -168,10 +168,6 @@ fn panel(r: &CellForecast) -> ForecastPanel {
         eol_threshold: f.eol_threshold,
         eol: (f.eol.point, f.eol.lower, f.eol.upper),
     }
-}
-
-fn level_index(levels: &[f64], target: f64) -> usize {
-    (0..levels.len()).min_by(|&a, &b| (levels[a] - target).abs().total_cmp(&(levels[b] - target).abs())).unwrap_or(0)
 }
 
 fn num(v: f64) -> serde_json::Value {

@@ -86,18 +86,27 @@ def main():
       "runs by up to a fifth (PyTorch 528–620 cells/s over the runs of that day), so ratios near a "
       "goal can fall either side of it.\n")
 
-    # Training step.
-    fs, ts = out("train_fadecast", "seconds_per_step"), out("train_torch", "seconds_per_step")
+    # Training step: five alternating pairs of runs.
+    def repeats(prefix):
+        return [r for n, r in sorted(runs.items()) if n.startswith(prefix)]
+    fr, tr = repeats("train_fadecast_"), repeats("train_torch_")
+    fsteps = [r["stdout"]["seconds_per_step"] for r in fr]
+    tsteps = [r["stdout"]["seconds_per_step"] for r in tr]
+    fs, ts = statistics.median(fsteps), statistics.median(tsteps)
+    pair = [f / t for f, t in zip(fsteps, tsteps)]
     p("## Training step (batch 64, default config)\n")
     p("One optimisation step on the same batch from the same initial weights: forward, quantile + "
-      "contrastive loss, backward, per-parameter gradient clipping, AdamW. First step excluded.\n")
+      "contrastive loss, backward, per-parameter gradient clipping, AdamW. First step excluded; "
+      f"medians of {len(fr)} alternating runs of 20 steps per side.\n")
     p("| | fadecast (burn-flex, autodiff) | PyTorch eager | fadecast / PyTorch time |")
     p("|---|---:|---:|---:|")
-    p(f"| seconds per step | {fs:.4f} | {ts:.4f} | **{fs / ts:.2f}×** (goal ≤ 2×: {'met' if fs / ts <= 2 else 'NOT met'}) |")
-    p(f"| peak RSS (MB) | {runs['train_fadecast']['rss_mb']:.0f} | {runs['train_torch']['rss_mb']:.0f} | |")
-    tl = runs["train_torch"]["stdout"].get("max_loss_diff_vs_rust")
-    if tl is not None:
-        p(f"\nSame training: the largest difference between the two sides' losses over the steps is {tl:.2e}.\n")
+    p(f"| seconds per step (median) | {fs:.4f} | {ts:.4f} | **{fs / ts:.2f}×** (goal ≤ 2×: {'met' if fs / ts <= 2 else 'NOT met'}) |")
+    p(f"| seconds per step, each run | {', '.join(f'{v:.4f}' for v in fsteps)} | {', '.join(f'{v:.4f}' for v in tsteps)} | "
+      f"pairs {min(pair):.2f}–{max(pair):.2f}× |")
+    p(f"| peak RSS (MB, median) | {statistics.median(r['rss_mb'] for r in fr):.0f} | {statistics.median(r['rss_mb'] for r in tr):.0f} | |")
+    diffs = [r["stdout"].get("max_loss_diff_vs_rust") for r in tr]
+    if all(d is not None for d in diffs):
+        p(f"\nSame training: the largest difference between the two sides' losses over the steps is {max(diffs):.2e}.\n")
     p("How: burn-flex splits each op across threads, but on this model's small tensors (2,112 tokens × "
       "96 features) a second thread barely helps one graph: a whole-batch step took 0.155 s on one "
       "thread and 0.145 s on two. fadecast's step therefore splits the batch into shards "

@@ -15,7 +15,7 @@ fn json(path: &Path) -> Value {
 const TINY: &str = r#"{
   "model": {"patch_len": 4, "d_model": 16, "n_layers": 1, "n_heads": 2, "d_ff": 32, "max_context_patches": 8, "d_proj": 8},
   "epochs": 2, "windows_per_epoch": 64, "batch_size": 16, "warmup_steps": 2,
-  "scaler_windows": 64, "val_windows": 16
+  "scaler_windows": 64, "val_windows": 16, "synthetic": {"share": 0.2, "cells": 8}
 }"#;
 
 #[test]
@@ -38,6 +38,7 @@ fn train_resume_eval_forecast_and_finetune_end_to_end() {
     let manifest = json(&run.join("manifest.json"));
     let keys: Vec<&str> = manifest["cells"].as_array().unwrap().iter().map(|c| c["key"].as_str().unwrap()).collect();
     assert!(!keys.is_empty() && keys.iter().all(|k| !k.starts_with("Oxford/")), "{keys:?}");
+    assert_eq!(keys.iter().filter(|k| k.starts_with("synthetic/")).count(), 8, "the synthetic cells are listed too: {keys:?}");
     assert_eq!(json(&run.join("config.json"))["seed"], 42, "the full config, defaults filled in, is saved");
     let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 2);
@@ -51,6 +52,7 @@ fn train_resume_eval_forecast_and_finetune_end_to_end() {
     run_ok(&["eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", &s(&run), "--split", "all", "--out", &s(&ev)]);
     let m = json(&ev.join("metrics.json"));
     assert_eq!(m["model"], "universal:run");
+    assert_eq!(m["model_settings"], "interval_scale 1", "the interval scale it ran with is recorded");
     let cov = m["macro"]["coverage_p10_p90"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&cov));
     assert!(m["macro"]["rmse"].as_f64().unwrap().is_finite());
@@ -170,4 +172,10 @@ fn interval_scale_widens_the_forecast_bands_and_a_bad_one_is_refused() {
     let out = fadecast().args(["forecast", "--input"]).arg(&csv).arg("--model").arg(&model).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("forecast.json") && err.contains("interval_scale must be a positive number, got -1"), "{err}");
+
+    // eval records the scale its coverage was measured with.
+    let ev = tmp.path().join("eval");
+    let out = fadecast().args(["eval", "--data"]).arg(&csv).arg("--out").arg(&ev).args(["--interval-scale", "2.5"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&ev.join("metrics.json"))["model_settings"], "interval_scale 2.5");
 }

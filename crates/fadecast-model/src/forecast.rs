@@ -639,6 +639,11 @@ impl fadecast::eval::Forecaster for Forecaster {
         true
     }
 
+    /// Recorded in eval's metrics.json: the coverage it reports depends on the interval scale.
+    fn settings(&self) -> String {
+        format!("interval_scale {}", self.config.interval_scale)
+    }
+
     fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {
         evaluator_quantiles(&Forecaster::forecast(self, ctx.cycles(), ctx.soh(), ctx.observation, at))
     }

@@ -4,12 +4,14 @@
 //!
 //! - [`model`]: the network, its config, per-series normalisation, KV cache.
 //! - [`windows`]: corpus cells → cycle grid → training windows with descriptor vectors.
+//! - [`synthetic`]: textbook fade curves mixed into the training windows.
 //! - [`train`]: the loss, the training loop, checkpoints and resume.
 //! - [`lora`]: LoRA adapters on a frozen base.
 //! - [`forecast`]: context → quantile trajectory, end of life, remaining useful life.
 
 pub mod model;
 pub mod windows;
+pub mod synthetic;
 pub mod train;
 pub mod lora;
 pub mod forecast;

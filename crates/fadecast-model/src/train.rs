@@ -43,6 +43,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{input_tensors, FadeModel, ModelConfig};
+use crate::synthetic::{self, SyntheticConfig};
 use crate::windows::{descriptor_distance, DescriptorScaler, Example, Window, WindowConfig, WindowSampler, DESC_DIM};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +81,8 @@ pub struct TrainConfig {
     /// [`shard_gradients`]). Contrastive triplets are drawn within a shard. Part of the config,
     /// not taken from the thread count, so a run trains the same on any machine.
     pub shards: usize,
+    /// Synthetic fade curves mixed into the windows (see [`crate::synthetic`]); off by default.
+    pub synthetic: SyntheticConfig,
 }
 
 impl Default for TrainConfig {
@@ -103,6 +106,7 @@ impl Default for TrainConfig {
             val_windows: 1024,
             scale_weighted_loss: true,
             shards: 2,
+            synthetic: SyntheticConfig::default(),
         }
     }
 }
@@ -114,7 +118,8 @@ impl TrainConfig {
     /// The model's and the windows' checks.
     pub fn validate(&self) -> Result<(), String> {
         self.model.validate()?;
-        self.windows.validate()
+        self.windows.validate()?;
+        self.synthetic.validate()
     }
     /// Reads and validates a config file; errors name the file (checked before a run writes anything).
     pub fn read(path: &Path) -> Result<Self, TrainError> {
@@ -596,7 +601,10 @@ pub fn train(
 ) -> Result<Vec<EpochRecord>, TrainError> {
     cfg.validate().map_err(TrainError::Config)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    let sampler = WindowSampler::new(train, &cfg.model, &cfg.windows);
+    // The corpus's train cells, plus the synthetic ones at their configured share of the draws.
+    let synthetic = synthetic::cells(&cfg.synthetic, cfg.seed);
+    let pool: Vec<Cell> = train.iter().cloned().chain(synthetic).collect();
+    let sampler = WindowSampler::new(&pool, &cfg.model, &cfg.windows).with_dataset_share(synthetic::DATASET, cfg.synthetic.share);
     if sampler.is_empty() {
         return Err(TrainError::Data("no training cell is long enough for two patches".into()));
     }
@@ -626,7 +634,7 @@ pub fn train(
             .iter()
             .map(|s| ManifestCell {
                 key: s.key.clone(),
-                observations: train.iter().find(|c| c.key() == s.key).map_or(0, |c| c.cycles.len()),
+                observations: pool.iter().find(|c| c.key() == s.key).map_or(0, |c| c.cycles.len()),
                 grid_spacing: s.spacing,
                 grid_points: s.soh.len(),
             })

@@ -375,6 +375,28 @@ impl WindowSampler {
         Self { series, cumulative, patch_len: p, max_patches: model.max_context_patches + 1, cfg: cfg.clone() }
     }
 
+    /// Rescales the draw weights so the series of `dataset` get `share` of the draws together (the
+    /// others keep their proportions); unchanged when `share` is 0 or no series is of `dataset`.
+    pub fn with_dataset_share(mut self, dataset: &str, share: f64) -> Self {
+        let mut weights: Vec<f64> = self.draw_probabilities();
+        let inside: f64 = self.series.iter().zip(&weights).filter(|(s, _)| s.dataset == dataset).map(|(_, w)| w).sum();
+        if share <= 0.0 || inside <= 0.0 || inside >= 1.0 {
+            return self;
+        }
+        for (s, w) in self.series.iter().zip(weights.iter_mut()) {
+            *w *= if s.dataset == dataset { share / inside } else { (1.0 - share) / (1.0 - inside) };
+        }
+        let mut acc = 0.0;
+        self.cumulative = weights
+            .into_iter()
+            .map(|w| {
+                acc += w;
+                acc
+            })
+            .collect();
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
     }

@@ -37,7 +37,8 @@ pub struct Args {
     /// The evaluator's split file: train cells train, val cells validate, unseen datasets are never read.
     #[arg(long, default_value = "splits/v1.json")]
     split_file: PathBuf,
-    /// Train on these seen datasets only (repeatable): the per-dataset ablation.
+    /// Train on these seen datasets only (repeatable): the per-dataset ablation. Synthetic
+    /// curves (`synthetic.share` in the config) are then left out too.
     #[arg(long, value_name = "NAME")]
     dataset: Vec<String>,
     /// Print the config (defaults, or --config with defaults filled in) as JSON and exit.
@@ -46,7 +47,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let config = match &a.config {
+    let mut config = match &a.config {
         Some(p) => TrainConfig::read(p).map_err(anyhow::Error::msg)?,
         None => TrainConfig::default(),
     };
@@ -62,6 +63,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         if !split.datasets.contains_key(d) || split.unseen_datasets.contains(d) {
             bail!("--dataset {d}: not a seen dataset of {} (unseen datasets are never trained on)", a.split_file.display());
         }
+    }
+    if !a.dataset.is_empty() && config.synthetic.share > 0.0 {
+        // The per-dataset ablation is that dataset's cells alone: no synthetic curves either.
+        eprintln!("--dataset: synthetic curves off (synthetic.share {} → 0)", config.synthetic.share);
+        config.synthetic.share = 0.0;
     }
     let wanted = |c: &Cell| a.dataset.is_empty() || a.dataset.contains(&c.meta.dataset);
     let pick = |s: Split| -> Vec<Cell> {

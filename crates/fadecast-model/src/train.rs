@@ -25,6 +25,7 @@
 //! continues after the newest complete one with the same config, windows and learning rate it
 //! would have had without the interruption.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -602,8 +603,10 @@ pub fn train(
     cfg.validate().map_err(TrainError::Config)?;
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     // The corpus's train cells, plus the synthetic ones at their configured share of the draws.
+    // (Borrowed when there are none: the corpus is not copied for nothing.)
     let synthetic = synthetic::cells(&cfg.synthetic, cfg.seed);
-    let pool: Vec<Cell> = train.iter().cloned().chain(synthetic).collect();
+    let pool: Cow<[Cell]> =
+        if synthetic.is_empty() { Cow::Borrowed(train) } else { Cow::Owned(train.iter().cloned().chain(synthetic).collect()) };
     let sampler = WindowSampler::new(&pool, &cfg.model, &cfg.windows).with_dataset_share(synthetic::DATASET, cfg.synthetic.share);
     if sampler.is_empty() {
         return Err(TrainError::Data("no training cell is long enough for two patches".into()));

@@ -341,12 +341,17 @@ fn cumulative_weights(series: &[GridSeries], balance: f64) -> Vec<f64> {
     for s in series {
         *per_dataset.entry(s.dataset.as_str()).or_default() += base(s);
     }
+    // W^b · w / W; at b = 1 the factor is exactly 1, so older configs replay their windows.
+    running_sums(series.iter().map(|s| per_dataset[s.dataset.as_str()].powf(balance - 1.0) * base(s)))
+}
+
+/// Running sums of `weights`, in order (what a draw by `partition_point` reads).
+fn running_sums(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
     let mut acc = 0.0;
-    series
-        .iter()
-        .map(|s| {
-            // W^b · w / W; at b = 1 the factor is exactly 1, so older configs replay their windows.
-            acc += per_dataset[s.dataset.as_str()].powf(balance - 1.0) * base(s);
+    weights
+        .into_iter()
+        .map(|w| {
+            acc += w;
             acc
         })
         .collect()
@@ -378,7 +383,7 @@ impl WindowSampler {
     /// Rescales the draw weights so the series of `dataset` get `share` of the draws together (the
     /// others keep their proportions); unchanged when `share` is 0 or no series is of `dataset`.
     pub fn with_dataset_share(mut self, dataset: &str, share: f64) -> Self {
-        let mut weights: Vec<f64> = self.draw_probabilities();
+        let mut weights = self.draw_probabilities();
         let inside: f64 = self.series.iter().zip(&weights).filter(|(s, _)| s.dataset == dataset).map(|(_, w)| w).sum();
         if share <= 0.0 || inside <= 0.0 || inside >= 1.0 {
             return self;
@@ -386,14 +391,7 @@ impl WindowSampler {
         for (s, w) in self.series.iter().zip(weights.iter_mut()) {
             *w *= if s.dataset == dataset { share / inside } else { (1.0 - share) / (1.0 - inside) };
         }
-        let mut acc = 0.0;
-        self.cumulative = weights
-            .into_iter()
-            .map(|w| {
-                acc += w;
-                acc
-            })
-            .collect();
+        self.cumulative = running_sums(weights);
         self
     }
 

@@ -45,13 +45,22 @@ measure() { # name command...
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $threads threads each"
 
 # 2. Forecast throughput: every corpus cell's first 20 % of span, repeated to $cells cells, rolled
-#    out to end of life with the shipped weights.
+#    out to end of life with the shipped weights. Where they are an ensemble, its first member
+#    with the ensemble's rollout settings: the PyTorch mirror forecasts one model, and an ensemble
+#    of K members does K such rollouts.
+model=models/default
+if [ -f models/default/ensemble.json ]; then
+  member=$(python3 -c "import json; print(json.load(open('models/default/ensemble.json'))['members'][0])")
+  model="$out/model"
+  rm -rf "$model" && mkdir -p "$model"
+  cp "models/default/$member/model.json" "models/default/$member/model.safetensors" models/default/forecast.json "$model/"
+fi
 "$examples/bench_forecast" make-cells --corpus out/corpus --cells "$cells" --out "$out/cells.csv" 2> /dev/null
 head -n "$(awk -F, -v n="$unbatched_cells" 'NR>1 && $1!=last {k++; last=$1} k>n {print NR-1; exit}' "$out/cells.csv")" "$out/cells.csv" > "$out/cells-unbatched.csv"
-measure forecast_fadecast "$examples/bench_forecast" run --model models/default --cells "$out/cells.csv" --batch 64 --out "$out/forecasts_rust.json" --write "$unbatched_cells"
-measure forecast_torch "$py" bench/torch_forecast.py --model models/default --cells "$out/cells.csv" --batch 64 --threads "$threads"
-measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 1
-measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
+measure forecast_fadecast "$examples/bench_forecast" run --model "$model" --cells "$out/cells.csv" --batch 64 --out "$out/forecasts_rust.json" --write "$unbatched_cells"
+measure forecast_torch "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells.csv" --batch 64 --threads "$threads"
+measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 1
+measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
 # Same forecasts? In float32 (what the product runs): free-running rollouts compared path by path
 # (float32 round-off grows over thousands of fed-back points, so --tol 1e-1 only stops the run on
 # a gross mismatch; the report gives the figures), and every
@@ -59,11 +68,11 @@ measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model models/de
 # float64 on both sides, free of that round-off: whole free-running rollouts (the report judges
 # them against 1e-4; --tol 1e-2 here stops the run on a gross mismatch only) and every predicted
 # patch replayed step by step.
-measure forecast_match "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
+measure forecast_match "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
   --out "$out/forecasts_torch.json" --write "$unbatched_cells" --compare "$out/forecasts_rust.json" --teacher-forced --tol 1e-1
-"$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --dtype f64 \
+"$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 64 --dtype f64 \
   --out "$out/forecasts_rust_f64.json" --write "$unbatched_cells" > /dev/null
-measure forecast_match_f64 "$py" bench/torch_forecast.py --model models/default --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
+measure forecast_match_f64 "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells-unbatched.csv" --batch 64 --threads "$threads" \
   --dtype float64 --out "$out/forecasts_torch_f64.json" --write "$unbatched_cells" --compare "$out/forecasts_rust_f64.json" --teacher-forced --tol 1e-2
 
 # 3. One training step, batch 64, default config (the same batch and initial weights on both sides),

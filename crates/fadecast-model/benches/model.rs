@@ -45,7 +45,7 @@ fn patching(c: &mut Criterion) {
 
 fn forward(c: &mut Criterion) {
     let f = shipped();
-    let (p, n) = (f.model.config.patch_len, f.model.config.max_context_patches);
+    let (p, n) = (f.model().config.patch_len, f.model().config.max_context_patches);
     let device = Device::flex();
     let mut group = c.benchmark_group("forward");
     for b in [1usize, 64] {
@@ -55,7 +55,7 @@ fn forward(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("batch", b), &b, |bench, _| {
             bench.iter(|| {
                 let (x, s) = input_tensors(&z, &side, p, &device, burn::tensor::DType::F32);
-                f.model.forward(x, s).quantiles.into_data()
+                f.model().forward(x, s).quantiles.into_data()
             })
         });
     }

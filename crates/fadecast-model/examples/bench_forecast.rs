@@ -100,7 +100,7 @@ fn run(model: PathBuf, cells_path: PathBuf, batch: usize, out: PathBuf, write: u
         .expect("forecast.json parses");
     let mut forecaster = Forecaster::load(&model, config).expect("loading the model");
     forecaster.batch_cells = batch.max(1);
-    forecaster.model = forecaster.model.cast(dtype);
+    forecaster.models = forecaster.models.into_iter().map(|m| m.cast(dtype)).collect();
     let cells = read_cells(&cells_path);
     let requests: Vec<Request> = cells
         .iter()

@@ -18,6 +18,12 @@
 //!    order, widened about the middle one by `interval_scale` (calibrated on val). End of life is
 //!    where those quantiles, read along the grid, first cross the threshold: the median gives the
 //!    point, the lowest and highest the interval (earliest, latest).
+//!
+//! An *ensemble* (several members trained alike from different seeds, as a deep ensemble) rolls
+//! each member out on the same grid, to the same length, and combines them point by point before
+//! step 4 ([`combine_bands`]): the median is the members' mean median, and each other quantile
+//! lies as far from it as the members' own quantiles do on average *plus* their disagreement, so
+//! the band widens where the members disagree (typically far from the data they were trained on).
 
 use std::path::Path;
 
@@ -144,9 +150,10 @@ pub struct Forecast {
     pub interval_scale: f64,
 }
 
-/// A loaded model ready to forecast (inference device, no autodiff).
+/// A loaded model ready to forecast (inference device, no autodiff): one model, or the members
+/// of an ensemble (same [`ModelConfig`], forecasting as one).
 pub struct Forecaster {
-    pub model: FadeModel,
+    pub models: Vec<FadeModel>,
     pub config: ForecastConfig,
     /// The name the evaluator reports it under.
     pub name: String,
@@ -179,10 +186,49 @@ pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Resul
     Ok(model)
 }
 
+/// The file that makes a model directory an ensemble: its members' sub-directories.
+pub const ENSEMBLE_FILE: &str = "ensemble.json";
+
+/// `ensemble.json`: the member directories, relative to the ensemble's directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleInfo {
+    pub members: Vec<String>,
+}
+
+impl EnsembleInfo {
+    /// The member directories of the ensemble at `dir`, or `None` when `dir` holds one model.
+    pub fn member_dirs(dir: &Path) -> Result<Option<Vec<std::path::PathBuf>>, TrainError> {
+        let path = dir.join(ENSEMBLE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrainError::Io(path, e)),
+        };
+        let info: EnsembleInfo = serde_json::from_str(&text).map_err(|e| TrainError::Config(format!("{}: {e}", path.display())))?;
+        if info.members.is_empty() {
+            return Err(TrainError::Config(format!("{}: an ensemble needs at least one member", path.display())));
+        }
+        Ok(Some(info.members.iter().map(|m| dir.join(m)).collect()))
+    }
+}
+
 impl Forecaster {
     pub fn new(model: FadeModel, config: ForecastConfig) -> Self {
-        let device = model.devices().first().cloned().unwrap_or_else(Device::flex);
-        Self { model, config, name: "universal".into(), batch_cells: 64, device }
+        Self::ensemble(vec![model], config)
+    }
+
+    /// Members that forecast as one (see the module docs); they must share one [`ModelConfig`].
+    pub fn ensemble(models: Vec<FadeModel>, config: ForecastConfig) -> Self {
+        assert!(!models.is_empty(), "an ensemble needs at least one member");
+        assert!(models.iter().all(|m| m.config == models[0].config), "ensemble members must share one model config");
+        let device = models[0].devices().first().cloned().unwrap_or_else(Device::flex);
+        Self { models, config, name: "universal".into(), batch_cells: 64, device }
+    }
+
+    /// The (first) model: every member has its config.
+    pub fn model(&self) -> &FadeModel {
+        &self.models[0]
     }
 
     pub fn with_name(mut self, name: &str) -> Self {
@@ -190,12 +236,22 @@ impl Forecaster {
         self
     }
 
-    /// Loads `model.json` + `model.safetensors` from a run or model directory.
+    /// Loads `model.json` + `model.safetensors` from a run or model directory, or every member of
+    /// an ensemble directory (`ensemble.json`).
     pub fn load(dir: &Path, config: ForecastConfig) -> Result<Self, TrainError> {
-        let model_config = crate::lora::read_model_config(dir)?;
+        let dirs = EnsembleInfo::member_dirs(dir)?.unwrap_or_else(|| vec![dir.to_path_buf()]);
         let device = Device::flex();
-        let model = load_weights(&model_config, &dir.join("model.safetensors"), &device)?;
-        Ok(Self::new(model, config))
+        let mut models = Vec::new();
+        for d in &dirs {
+            let model_config = crate::lora::read_model_config(d)?;
+            if let Some(first) = models.first().map(|m: &FadeModel| &m.config) {
+                if *first != model_config {
+                    return Err(TrainError::Config(format!("{}: its model.json differs from the first member's; ensemble members must share one", d.display())));
+                }
+            }
+            models.push(load_weights(&model_config, &d.join("model.safetensors"), &device)?);
+        }
+        Ok(Self::ensemble(models, config))
     }
 
     /// Forecasts a cell from its first `n_obs` observations (the origin is observation `n_obs - 1`);
@@ -220,7 +276,37 @@ impl Forecaster {
     /// steps coincide), up to `batch_cells` of them per forward pass; a cell leaves the batch when it
     /// stops. Batches run in parallel on the rayon pool (`RAYON_NUM_THREADS`).
     pub fn forecast_many(&self, requests: &[Request]) -> Vec<Forecast> {
-        let rollouts: Vec<Rollout> = requests.iter().map(|r| Rollout::new(self, r)).collect();
+        let none = vec![0; requests.len()];
+        let mut members: Vec<Vec<Rollout>> = self.models.iter().map(|m| self.roll_out_all(m, requests, &none)).collect();
+        if members.len() > 1 {
+            // Members stop at different points: roll the shorter ones out again to the longest,
+            // so that every member covers the grid the combined band is read on.
+            let longest: Vec<usize> = (0..requests.len()).map(|i| members.iter().map(|m| m[i].grid.len()).max().unwrap_or(0)).collect();
+            for (model, rollouts) in self.models.iter().zip(members.iter_mut()) {
+                let short: Vec<usize> = (0..requests.len()).filter(|&i| rollouts[i].grid.len() < longest[i]).collect();
+                if short.is_empty() {
+                    continue;
+                }
+                let redo: Vec<Request> = short.iter().map(|&i| requests[i]).collect();
+                let min_points: Vec<usize> = short.iter().map(|&i| longest[i]).collect();
+                for (i, r) in short.into_iter().zip(self.roll_out_all(model, &redo, &min_points)) {
+                    rollouts[i] = r;
+                }
+            }
+        }
+        // Per cell, its members' rollouts → one.
+        let mut per_cell: Vec<Vec<Rollout>> = (0..requests.len()).map(|_| Vec::with_capacity(members.len())).collect();
+        for rollouts in members {
+            for (cell, r) in per_cell.iter_mut().zip(rollouts) {
+                cell.push(r);
+            }
+        }
+        per_cell.into_iter().map(|rs| Rollout::combine(rs).finish()).collect()
+    }
+
+    /// Rolls every request out with one model, each at least `min_points[i]` grid points long.
+    fn roll_out_all(&self, model: &FadeModel, requests: &[Request], min_points: &[usize]) -> Vec<Rollout> {
+        let rollouts: Vec<Rollout> = requests.iter().zip(min_points).map(|(r, &n)| Rollout::new(self, r, n)).collect();
         let context: Vec<usize> = rollouts.iter().map(|r| r.n_patches).collect();
         let mut order: Vec<usize> = (0..rollouts.len()).collect();
         order.sort_by_key(|&i| context[i]);
@@ -232,20 +318,20 @@ impl Forecaster {
                 batches.push(chunk.iter().map(|&i| (i, slots[i].take().expect("each cell once"))).collect());
             }
         }
-        batches.par_iter_mut().for_each(|batch| self.roll_out(batch));
+        batches.par_iter_mut().for_each(|batch| self.roll_out(model, batch));
         for (i, r) in batches.into_iter().flatten() {
             slots[i] = Some(r);
         }
-        slots.into_iter().map(|r| r.expect("every cell rolled out").finish()).collect()
+        slots.into_iter().map(|r| r.expect("every cell rolled out")).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
-    fn roll_out(&self, batch: &mut [(usize, Rollout)]) {
-        let mc = &self.model.config;
+    fn roll_out(&self, model: &FadeModel, batch: &mut [(usize, Rollout)]) {
+        let mc = &model.config;
         let (p, q) = (mc.patch_len, mc.quantiles.len());
         let rows = self.rows();
         let n_patches = batch[0].1.n_patches;
-        let dtype = self.model.dtype();
+        let dtype = model.dtype();
         let mut active: Vec<usize> = (0..batch.len()).collect();
 
         // Encode every context once (each row keeps its own normalisation).
@@ -257,8 +343,8 @@ impl Forecaster {
             input_tensors(&z, &side, p, &self.device, dtype)
         };
         let (x, s) = encode(batch, &active, n_patches, -(n_patches as isize));
-        let mut cache = self.model.new_cache();
-        let mut out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
+        let mut cache = model.new_cache();
+        let mut out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
         let mut positions = n_patches;
 
         // Roll out. Once the rows have filled the model's context window they are re-anchored:
@@ -312,8 +398,8 @@ impl Forecaster {
                     batch[c].1.reanchor(keep * p, mc.min_scale);
                 }
                 let (x, s) = encode(batch, &active, keep, step as isize - keep as isize);
-                cache = self.model.new_cache();
-                out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
+                cache = model.new_cache();
+                out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
                 positions = keep;
             } else {
                 let (mut z, mut side) = (Vec::new(), Vec::new());
@@ -321,7 +407,7 @@ impl Forecaster {
                     batch[c].1.fed_back(fed, &mut z, &mut side);
                 }
                 let (x, s) = input_tensors(&z, &side, p, &self.device, dtype);
-                out = self.model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
+                out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
                 positions += m;
             }
         }
@@ -330,7 +416,7 @@ impl Forecaster {
     /// Rows per cell in a batch: one per quantile path, or one median path.
     fn rows(&self) -> usize {
         match self.config.feedback {
-            Feedback::OwnQuantile => self.model.config.quantiles.len(),
+            Feedback::OwnQuantile => self.model().config.quantiles.len(),
             Feedback::Median => 1,
         }
     }
@@ -375,14 +461,16 @@ struct Rollout {
     /// first grid point where it is at or below the threshold: what the stopping rule reads.
     interval_scale: f64,
     first_below: Vec<Option<usize>>,
+    /// Grid points it rolls out at least (an ensemble member matching a longer one's grid).
+    min_points: usize,
 }
 
 impl Rollout {
     /// Steps 1 and 2 of the module docs: the grid ending at the origin and the context on it.
-    fn new(f: &Forecaster, r: &Request) -> Self {
+    fn new(f: &Forecaster, r: &Request, min_points: usize) -> Self {
         let (cycles, soh) = (r.cycles, r.soh);
         assert!(!cycles.is_empty() && cycles.len() == soh.len(), "history must be non-empty, cycles and SOH aligned");
-        let mc = &f.model.config;
+        let mc = &f.model().config;
         let p = mc.patch_len;
         let origin = cycles[cycles.len() - 1];
         let base = grid_spacing(cycles, r.observation, f.config.checkup_subdivide);
@@ -434,6 +522,7 @@ impl Rollout {
             paths: vec![Vec::new(); mc.quantiles.len()],
             interval_scale: f.config.interval_scale,
             first_below: vec![None; mc.quantiles.len()],
+            min_points,
         }
     }
 
@@ -505,7 +594,7 @@ impl Rollout {
     /// open).
     fn should_stop(&self) -> bool {
         let end = *self.grid.last().expect("one patch pushed");
-        let covered = end >= self.horizon;
+        let covered = end >= self.horizon && self.grid.len() >= self.min_points;
         let all_crossed = self.observed_eol.is_some() || self.first_below.iter().all(Option::is_some);
         let far_enough = self.first_below[self.median].is_some_and(|i| end - self.origin >= 3.0 * (self.grid[i] - self.origin));
         covered && (all_crossed || far_enough)
@@ -532,6 +621,45 @@ impl Rollout {
         let k = self.first_below[level]?;
         let (x0, y0) = if k == 0 { (self.origin, self.last_soh) } else { (self.grid[k - 1], self.band_at(k - 1)[level]) };
         first_crossing(&[x0, self.grid[k]], &[y0, self.band_at(k)[level]], self.eol_threshold)
+    }
+
+    /// An ensemble's rollouts of one cell (same grid spacing) as one: on the grid they all
+    /// cover, the paths are [`combine_bands`] of the members' ordered, unwidened quantiles, and the
+    /// end-of-life crossings are found anew on them. One rollout is returned as it is.
+    fn combine(mut members: Vec<Rollout>) -> Rollout {
+        if members.len() == 1 {
+            return members.pop().expect("one member");
+        }
+        let n = members.iter().map(|r| r.grid.len()).min().unwrap_or(0);
+        let median = members[0].median;
+        let levels = members[0].levels.clone();
+        let mut paths = vec![Vec::with_capacity(n); levels.len()];
+        for k in 0..n {
+            let bands: Vec<Vec<f64>> = members
+                .iter()
+                .map(|r| {
+                    let mut band: Vec<f64> = r.paths.iter().map(|path| path[k]).collect();
+                    order_and_widen(&mut band, median, 1.0);
+                    band
+                })
+                .collect();
+            for (path, v) in paths.iter_mut().zip(combine_bands(&bands, &levels, median)) {
+                path.push(v);
+            }
+        }
+        let mut r = members.swap_remove(0);
+        r.grid.truncate(n);
+        r.paths = paths;
+        r.first_below = vec![None; levels.len()];
+        for k in 0..n {
+            let band = r.band_at(k);
+            for (first, v) in r.first_below.iter_mut().zip(band) {
+                if first.is_none() && v <= r.eol_threshold {
+                    *first = Some(k);
+                }
+            }
+        }
+        r
     }
 
     /// Step 4: reads off the requested cycles, end of life and remaining life.
@@ -618,6 +746,44 @@ fn order_and_widen(column: &mut [f64], median: usize, scale: f64) {
     }
 }
 
+/// Several members' quantiles at one point (each band ordered, one value per level) as one band:
+/// the median is the members' mean median μ; level ℓ lies at μ ± √(mean d² + z_ℓ²·var), where d is
+/// each member's own distance from its median at ℓ, var the variance of the members' medians and
+/// z_ℓ the standard normal quantile of ℓ — the law of total variance for a mixture, per side.
+pub fn combine_bands(bands: &[Vec<f64>], levels: &[f64], median: usize) -> Vec<f64> {
+    let k = bands.len() as f64;
+    let mu = bands.iter().map(|b| b[median]).sum::<f64>() / k;
+    let var = bands.iter().map(|b| (b[median] - mu).powi(2)).sum::<f64>() / k;
+    (0..levels.len())
+        .map(|l| {
+            if l == median {
+                return mu;
+            }
+            let z = normal_quantile(levels[l]);
+            let own = bands.iter().map(|b| (b[l] - b[median]).powi(2)).sum::<f64>() / k;
+            (mu + z.signum() * (own + z * z * var).sqrt()).max(0.0)
+        })
+        .collect()
+}
+
+/// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
+    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    let tail = |q: f64| (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0);
+    if p < 0.02425 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.02425 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
+}
+
 /// First cycle where the series reaches `threshold` or below, linearly interpolated between the
 /// last point above and the first at or below.
 pub fn first_crossing(cycles: &[f64], soh: &[f64], threshold: f64) -> Option<f64> {
@@ -641,7 +807,10 @@ impl fadecast::eval::Forecaster for Forecaster {
 
     /// Recorded in eval's metrics.json: the coverage it reports depends on the interval scale.
     fn settings(&self) -> String {
-        format!("interval_scale {}", self.config.interval_scale)
+        match self.models.len() {
+            1 => format!("interval_scale {}", self.config.interval_scale),
+            k => format!("interval_scale {}, ensemble of {k}", self.config.interval_scale),
+        }
     }
 
     fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {

@@ -7,7 +7,10 @@
 //! The optimizer only ever sees gradients of the factors, so the base stays bit-identical.
 //!
 //! An adapter directory holds `adapter.json` (the [`LoraConfig`] and the SHA-256 of the base
-//! weights it was trained on) and `adapter.safetensors` (the factors only).
+//! weights it was trained on) and `adapter.safetensors` (the factors only). An ensemble's adapter
+//! directory holds one such directory per member, named as the member, and an `adapter.json`
+//! whose `base_sha256` is that of the ensemble's `ensemble.json` and whose losses are the members'
+//! mean ([`finetune_any`], [`load_adapted_any`]).
 
 use std::path::Path;
 
@@ -17,7 +20,7 @@ use burn::tensor::Device;
 use fadecast::data::Cell;
 use serde::{Deserialize, Serialize};
 
-use crate::forecast::load_weights;
+use crate::forecast::{load_weights, EnsembleInfo, ENSEMBLE_FILE};
 use crate::model::{FadeModel, ModelConfig};
 use crate::train::{TrainConfig, TrainError, Trainer};
 use crate::windows::WindowSampler;
@@ -124,6 +127,45 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
     let text = serde_json::to_string_pretty(&info).expect("serialisable");
     fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))?;
     Ok(losses)
+}
+
+/// [`finetune`] for one model or for every member of an ensemble (each with its own adapters,
+/// trained alike on the same cells).
+pub fn finetune_any(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -> Result<Vec<f64>, TrainError> {
+    let Some(members) = EnsembleInfo::member_dirs(base_dir)? else {
+        return finetune(base_dir, cells, cfg, out);
+    };
+    let mut per_member = Vec::new();
+    for dir in &members {
+        per_member.push(finetune(dir, cells, cfg, &out.join(member_name(dir)))?);
+    }
+    let losses: Vec<f64> = (0..cfg.epochs).map(|e| per_member.iter().map(|l| l[e]).sum::<f64>() / per_member.len() as f64).collect();
+    let info = AdapterInfo {
+        lora: cfg.clone(),
+        base_sha256: file_sha256(&base_dir.join(ENSEMBLE_FILE))?,
+        cells: cells.iter().map(Cell::key).collect(),
+        losses: losses.clone(),
+    };
+    let path = out.join("adapter.json");
+    let text = serde_json::to_string_pretty(&info).expect("serialisable");
+    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))?;
+    Ok(losses)
+}
+
+/// [`load_adapted`] for one model, or for every member of an ensemble from its adapters.
+pub fn load_adapted_any(base_dir: &Path, adapter_dir: &Path, device: &Device) -> Result<Vec<FadeModel>, TrainError> {
+    let Some(members) = EnsembleInfo::member_dirs(base_dir)? else {
+        return Ok(vec![load_adapted(base_dir, adapter_dir, device)?]);
+    };
+    let info = read_info(adapter_dir)?;
+    if file_sha256(&base_dir.join(ENSEMBLE_FILE))? != info.base_sha256 {
+        return Err(TrainError::Config(format!("{} was trained on another base than the ensemble {}", adapter_dir.display(), base_dir.display())));
+    }
+    members.iter().map(|dir| load_adapted(dir, &adapter_dir.join(member_name(dir)), device)).collect()
+}
+
+fn member_name(dir: &Path) -> String {
+    dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// Writes the adapter factors only.

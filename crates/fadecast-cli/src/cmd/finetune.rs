@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::import::cyclers::Format;
-use fadecast_model::lora::{finetune, LoraConfig};
+use fadecast_model::lora::{finetune_any, LoraConfig};
 
 #[derive(clap::Args)]
 #[command(after_help = "The adapter folder holds adapter.safetensors (the low-rank factors only) and adapter.json
 (rank, alpha, training settings, the SHA-256 of the base weights, the cells it saw, the loss per
-epoch). Apply it with --adapter on `fadecast forecast` and `fadecast eval`; `eval` then leaves
-the adapter's own cells out of the score.
+epoch). For an ensemble base (the shipped model is one) every member gets its own adapters, in
+a sub-folder named as the member. Apply it with --adapter on `fadecast forecast` and `fadecast
+eval`; `eval` then leaves the adapter's own cells out of the score.
 
 Examples:
   fadecast finetune --data my_cells.csv --out adapters/mine
@@ -83,7 +84,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // Adapters are written to a temporary folder and renamed: a killed run leaves no half adapter.
     let tmp = a.out.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
-    let losses = finetune(&base, &cells, &cfg, &tmp).map_err(anyhow::Error::msg)?;
+    let losses = finetune_any(&base, &cells, &cfg, &tmp).map_err(anyhow::Error::msg)?;
     pb.finish_and_clear();
     if a.out.exists() {
         std::fs::remove_dir_all(&a.out).with_context(|| format!("replacing {}", a.out.display()))?;

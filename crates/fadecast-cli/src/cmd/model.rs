@@ -8,7 +8,7 @@ use fadecast::data::Cell;
 use fadecast::import::any::load_path;
 use fadecast::import::cyclers::Format;
 use fadecast::import::user_csv::ColumnMap;
-use fadecast_model::forecast::{ForecastConfig, Forecaster};
+use fadecast_model::forecast::{ForecastConfig, Forecaster, ENSEMBLE_FILE};
 
 /// The name of the shipped weights.
 pub const DEFAULT_MODEL: &str = "default";
@@ -31,8 +31,9 @@ fn default_candidates() -> Vec<PathBuf> {
     dirs
 }
 
+/// One model (`model.json` + `model.safetensors`) or an ensemble of them (`ensemble.json`).
 fn is_model_dir(dir: &Path) -> bool {
-    dir.join("model.json").is_file() && dir.join("model.safetensors").is_file()
+    (dir.join("model.json").is_file() && dir.join("model.safetensors").is_file()) || dir.join(ENSEMBLE_FILE).is_file()
 }
 
 /// Whether `--model NAME` names the universal model (the shipped weights or a directory).
@@ -54,7 +55,7 @@ pub fn resolve(name: &str) -> anyhow::Result<PathBuf> {
     }
     let dir = PathBuf::from(name);
     if !is_model_dir(&dir) {
-        bail!("{}: not a model directory (it needs model.json and model.safetensors, as `fadecast train --out` writes)", dir.display());
+        bail!("{}: not a model directory (it needs model.json and model.safetensors, as `fadecast train --out` writes, or an ensemble.json naming such directories)", dir.display());
     }
     Ok(dir)
 }
@@ -85,8 +86,8 @@ pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64, interval_sca
     let forecaster = match adapter {
         None => Forecaster::load(&dir, config).map_err(anyhow::Error::msg)?,
         Some(a) => {
-            let model = fadecast_model::lora::load_adapted(&dir, a, &burn_device()).map_err(anyhow::Error::msg)?;
-            Forecaster::new(model, config)
+            let models = fadecast_model::lora::load_adapted_any(&dir, a, &burn_device()).map_err(anyhow::Error::msg)?;
+            Forecaster::ensemble(models, config)
         }
     };
     let label = match adapter {

@@ -20,7 +20,8 @@ Examples:
   fadecast train --print-config > train.json
   fadecast train --corpus out/corpus --config train.json --out runs/full
   fadecast train --corpus out/corpus --config train.json --out runs/full --resume
-  fadecast train --corpus out/corpus --config train.json --dataset HUST --out runs/hust-only")]
+  fadecast train --corpus out/corpus --config train.json --dataset HUST --out runs/hust-only
+  fadecast train --corpus out/corpus --config configs/train-default.json --seed 7 --out runs/seed-7")]
 pub struct Args {
     /// Corpus folder written by `fadecast corpus build`.
     #[arg(long, required_unless_present = "print_config")]
@@ -41,6 +42,10 @@ pub struct Args {
     /// curves (`synthetic.share` in the config) are then left out too.
     #[arg(long, value_name = "NAME")]
     dataset: Vec<String>,
+    /// The run's seed, replacing the config's (saved in the run's config.json): the members of
+    /// an ensemble are one config trained from several seeds.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Print the config (defaults, or --config with defaults filled in) as JSON and exit.
     #[arg(long)]
     print_config: bool,
@@ -51,6 +56,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Some(p) => TrainConfig::read(p).map_err(anyhow::Error::msg)?,
         None => TrainConfig::default(),
     };
+    if let Some(seed) = a.seed {
+        config.seed = seed;
+    }
     if a.print_config {
         println!("{}", serde_json::to_string_pretty(&config)?);
         return Ok(());

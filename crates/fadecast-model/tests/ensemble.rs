@@ -1,0 +1,109 @@
+//! Ensembles: several members forecasting as one, on one grid, with a band that widens where the
+//! members disagree.
+
+mod common;
+
+use burn::tensor::Device;
+use fadecast_model::forecast::{combine_bands, normal_quantile, save_weights, ForecastConfig, Forecaster, ENSEMBLE_FILE};
+use fadecast_model::model::{FadeModel, ModelConfig};
+
+fn tiny(seed: u64) -> FadeModel {
+    let device = Device::flex();
+    device.seed(seed);
+    common::tiny_model().init(&device)
+}
+
+fn config() -> ForecastConfig {
+    ForecastConfig { eol_threshold: 0.97, strides: vec![1], ..ForecastConfig::default() }
+}
+
+#[test]
+fn combined_bands_keep_agreeing_members_band_and_widen_by_their_disagreement() {
+    assert!((normal_quantile(0.1) + 1.2815515655446008).abs() < 1e-8);
+    assert!((normal_quantile(0.99) - 2.3263478740408408).abs() < 1e-8);
+    assert_eq!(normal_quantile(0.5), 0.0);
+    let levels = [0.1, 0.5, 0.9];
+    let band = vec![0.90, 0.93, 0.95];
+    let same = combine_bands(&[band.clone(), band.clone(), band.clone()], &levels, 1);
+    for (c, b) in same.iter().zip(&band) {
+        assert!((c - b).abs() < 1e-12, "{same:?} vs {band:?}");
+    }
+    // Two members with the same own spread, medians 0.02 apart: the median is their mean, and
+    // each side is √(own² + z²·var) from it.
+    let combined = combine_bands(&[vec![0.90, 0.92, 0.93], vec![0.92, 0.94, 0.95]], &levels, 1);
+    let z = normal_quantile(0.9);
+    assert!((combined[1] - 0.93).abs() < 1e-12);
+    assert!((combined[0] - (0.93 - (0.02f64.powi(2) + z * z * 0.01f64.powi(2)).sqrt())).abs() < 1e-12, "{combined:?}");
+    assert!((combined[2] - (0.93 + (0.01f64.powi(2) + z * z * 0.01f64.powi(2)).sqrt())).abs() < 1e-12, "{combined:?}");
+}
+
+#[test]
+fn an_ensemble_of_one_model_twice_forecasts_as_that_model() {
+    let _serial = common::seeded();
+    let model = tiny(21);
+    let cell = common::synthetic_cell(3, 35.0, 200);
+    let at = [100.0, 130.0, 170.0];
+    let alone = Forecaster::new(model.clone(), config()).forecast_cell(&cell, 90, &at);
+    let twice = Forecaster::ensemble(vec![model.clone(), model], config()).forecast_cell(&cell, 90, &at);
+    assert_eq!(alone.grid, twice.grid);
+    for (a, t) in alone.values.iter().flatten().zip(twice.values.iter().flatten()) {
+        assert!((a - t).abs() < 1e-9 || (a.is_nan() && t.is_nan()), "{:?} vs {:?}", alone.values, twice.values);
+    }
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        (a, b) => a == b,
+    };
+    assert!(close(alone.eol.point, twice.eol.point) && close(alone.eol.lower, twice.eol.lower) && close(alone.eol.upper, twice.eol.upper));
+}
+
+#[test]
+fn an_ensemble_rolls_every_member_out_to_the_longest_and_reports_their_mean_median() {
+    let _serial = common::seeded();
+    let members: Vec<FadeModel> = (30..36).map(tiny).collect();
+    let cell = common::synthetic_cell(5, 30.0, 200);
+    let at = [95.0, 110.0];
+    // A threshold just below the origin's SOH, which some of these untrained members' paths cross
+    // at once and others never do.
+    let config = ForecastConfig { eol_threshold: cell.cycles[89].soh - 0.002, ..config() };
+    let alone: Vec<_> = members.iter().map(|m| Forecaster::new(m.clone(), config.clone()).forecast_cell(&cell, 90, &at)).collect();
+    let longest = alone.iter().map(|f| f.grid.len()).max().unwrap();
+    assert!(alone.iter().any(|f| f.grid.len() != longest), "the members stop at different points: the test has teeth");
+    let f = Forecaster::ensemble(members, config).forecast_cell(&cell, 90, &at);
+    assert_eq!(f.grid.len(), longest, "every member rolled out to the longest");
+    assert_eq!(f.grid[..], alone.iter().find(|a| a.grid.len() == longest).unwrap().grid[..]);
+    for (i, &c) in at.iter().enumerate() {
+        let mean = alone.iter().map(|a| a.values[1][i]).sum::<f64>() / alone.len() as f64;
+        assert!((f.values[1][i] - mean).abs() < 1e-6, "cycle {c}: median {} vs members' mean {mean}", f.values[1][i]);
+        assert!(f.values[0][i] <= f.values[1][i] && f.values[1][i] <= f.values[2][i]);
+    }
+}
+
+#[test]
+fn an_ensemble_folder_loads_its_members_and_refuses_mismatched_ones() {
+    let _serial = common::seeded();
+    let dir = tempfile::tempdir().unwrap();
+    let write_member = |name: &str, model: &FadeModel, config: &ModelConfig| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("model.json"), serde_json::to_string(config).unwrap()).unwrap();
+        save_weights(model, &d.join("model.safetensors")).unwrap();
+    };
+    let (a, b) = (tiny(40), tiny(41));
+    write_member("seed-a", &a, &common::tiny_model());
+    write_member("seed-b", &b, &common::tiny_model());
+    std::fs::write(dir.path().join(ENSEMBLE_FILE), r#"{"members": ["seed-a", "seed-b"]}"#).unwrap();
+    let cell = common::synthetic_cell(6, 30.0, 200);
+    let loaded = Forecaster::load(dir.path(), config()).unwrap();
+    assert_eq!(loaded.models.len(), 2);
+    let built = Forecaster::ensemble(vec![a, b.clone()], config());
+    assert_eq!(loaded.forecast_cell(&cell, 90, &[120.0]), built.forecast_cell(&cell, 90, &[120.0]));
+
+    // A member with another architecture is refused, naming it.
+    write_member("wide", &b, &ModelConfig { d_ff: 64, ..common::tiny_model() });
+    std::fs::write(dir.path().join(ENSEMBLE_FILE), r#"{"members": ["seed-a", "wide"]}"#).unwrap();
+    let err = Forecaster::load(dir.path(), config()).err().expect("mismatched members are an error").to_string();
+    assert!(err.contains("wide") && err.contains("model.json"), "{err}");
+    std::fs::write(dir.path().join(ENSEMBLE_FILE), r#"{"members": []}"#).unwrap();
+    let err = Forecaster::load(dir.path(), config()).err().expect("an empty ensemble is an error").to_string();
+    assert!(err.contains(ENSEMBLE_FILE), "{err}");
+}

@@ -36,7 +36,14 @@ for task in early rolling eol; do
   done
 done
 
-# 2. Ablations: (a) the shipped model, (b) without the contrastive term, (c) one dataset alone.
+# 2. Ablations: (a) the full recipe, (b) without the contrastive term, (c) one dataset alone — one
+# run each, same config and seed. (a) is the shipped model, or its first member when the shipped
+# model is an ensemble of seeds (an ensemble against single runs would not isolate the recipe).
+full=models/default full_label=universal
+if [ -f models/default/ensemble.json ]; then
+  member=$(python3 -c "import json; print(json.load(open('models/default/ensemble.json'))['members'][0])")
+  full=models/default/$member full_label="universal:$member"
+fi
 # (--resume: a finished run is left as it is, a killed one continues, a missing one starts.)
 "$bin" train --corpus "$corpus" --config configs/train-no-contrastive.json --out runs/no-contrastive --resume
 for d in "${ablation_datasets[@]}"; do
@@ -44,7 +51,12 @@ for d in "${ablation_datasets[@]}"; do
 done
 ablation_runs=()
 for split in test unseen; do
-  ablation_runs+=("out/eval/universal-early-$split/metrics.json")
+  if [ "$full" = models/default ]; then
+    ablation_runs+=("out/eval/universal-early-$split/metrics.json")
+  else
+    FRESH=1 eval_run "$full" early "$split" "out/eval/ablation-full-early-$split"
+    ablation_runs+=("out/eval/ablation-full-early-$split/metrics.json")
+  fi
   FRESH=1 eval_run runs/no-contrastive early "$split" "out/eval/ablation-no-contrastive-early-$split"
   ablation_runs+=("out/eval/ablation-no-contrastive-early-$split/metrics.json")
 done
@@ -78,9 +90,9 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo
   echo "# 2. Ablations (early task)"
   echo
-  echo "(a) \`universal\`: the shipped model; (b) \`universal:no-contrastive\`: the same config with"
-  echo "contrastive_weight 0; (c) \`universal:only-<D>\`: the same config and architecture trained on"
-  echo "dataset D's train cells alone, scored on D's test cells only."
+  echo "(a) \`$full_label\`: the default config (\`configs/train-default.json\`, seed 42)$([ "$full" = models/default ] && echo ", the shipped model" || echo ", one member of the shipped ensemble");"
+  echo "(b) \`universal:no-contrastive\`: the same config with contrastive_weight 0; (c) \`universal:only-<D>\`:"
+  echo "the same config and architecture trained on dataset D's train cells alone, scored on D's test cells only."
   echo
   "$bin" eval --compare "${ablation_runs[@]}" | tail -n +2
   echo

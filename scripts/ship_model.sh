@@ -27,6 +27,9 @@ else
   for r in "${runs[@]}"; do
     name=$(basename "$r")
     copy_run "$r" "$tmp/$name"
+    # A member used alone (--model models/default/NAME) forecasts as its run did: the rollout
+    # settings `fadecast train` wrote, interval scale 1.
+    cp "$r/forecast.json" "$tmp/$name/forecast.json"
     names+=("\"$name\"")
   done
   (IFS=,; echo "{\"members\": [${names[*]}]}") | python3 -m json.tool > "$tmp/ensemble.json"

@@ -572,13 +572,7 @@ impl Rollout {
                 // Capacity cannot go below zero, whatever the extrapolation says.
                 path.push(self.norms[row].denormalise(at(row, i, level)).max(0.0));
             }
-            let k = self.grid.len() - 1;
-            let band = self.band_at(k);
-            for (first, v) in self.first_below.iter_mut().zip(band) {
-                if first.is_none() && v <= self.eol_threshold {
-                    *first = Some(k);
-                }
-            }
+            self.track_crossings(self.grid.len() - 1);
         }
         for r in 0..rows {
             let norm = self.norms[r];
@@ -604,6 +598,17 @@ impl Rollout {
     fn reanchor(&mut self, points: usize, min_scale: f64) {
         for (s, n) in self.series.iter().zip(self.norms.iter_mut()) {
             *n = SeriesNorm::from_context(&s[s.len() - points..], min_scale);
+        }
+    }
+
+    /// Notes grid point `k` as the first at or below the threshold for each reported quantile
+    /// that had not reached it yet (points are visited in order).
+    fn track_crossings(&mut self, k: usize) {
+        let band = self.band_at(k);
+        for (first, v) in self.first_below.iter_mut().zip(band) {
+            if first.is_none() && v <= self.eol_threshold {
+                *first = Some(k);
+            }
         }
     }
 
@@ -651,14 +656,7 @@ impl Rollout {
         r.grid.truncate(n);
         r.paths = paths;
         r.first_below = vec![None; levels.len()];
-        for k in 0..n {
-            let band = r.band_at(k);
-            for (first, v) in r.first_below.iter_mut().zip(band) {
-                if first.is_none() && v <= r.eol_threshold {
-                    *first = Some(k);
-                }
-            }
-        }
+        (0..n).for_each(|k| r.track_crossings(k));
         r
     }
 

@@ -123,9 +123,7 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
         cells: cells.iter().map(Cell::key).collect(),
         losses: losses.clone(),
     };
-    let path = out.join("adapter.json");
-    let text = serde_json::to_string_pretty(&info).expect("serialisable");
-    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))?;
+    write_info(out, &info)?;
     Ok(losses)
 }
 
@@ -146,9 +144,7 @@ pub fn finetune_any(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Pat
         cells: cells.iter().map(Cell::key).collect(),
         losses: losses.clone(),
     };
-    let path = out.join("adapter.json");
-    let text = serde_json::to_string_pretty(&info).expect("serialisable");
-    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))?;
+    write_info(out, &info)?;
     Ok(losses)
 }
 
@@ -195,6 +191,13 @@ pub fn load_adapted(base_dir: &Path, adapter_dir: &Path, device: &Device) -> Res
         return Err(TrainError::Store(format!("{}: no adapter loaded ({:?})", path.display(), result.errors)));
     }
     Ok(model)
+}
+
+/// Writes an adapter folder's `adapter.json` (atomically).
+fn write_info(adapter_dir: &Path, info: &AdapterInfo) -> Result<(), TrainError> {
+    let path = adapter_dir.join("adapter.json");
+    let text = serde_json::to_string_pretty(info).expect("serialisable");
+    fadecast::corpus::write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::Io(path.clone(), e))
 }
 
 /// An adapter folder's `adapter.json`.

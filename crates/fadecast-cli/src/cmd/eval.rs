@@ -105,7 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     score(a)
 }
 
-const MODEL_DESCRIPTION: &str = "the universal Timer-style transformer, shipped weights (models/default); a run folder from `fadecast train` also works";
+const MODEL_DESCRIPTION: &str = "the universal Timer-style transformer, shipped weights (models/default, an ensemble of three seeds); a run or ensemble folder also works";
 
 fn list_models(json: bool) -> anyhow::Result<()> {
     let all = std::iter::once((DEFAULT_MODEL, "model", MODEL_DESCRIPTION)).chain(BASELINES.iter().map(|(n, d)| (*n, "baseline", *d)));

@@ -18,7 +18,9 @@ const PROGRESS_CHUNK: usize = 1024;
 covers at least --horizon cycles. The p10–p90 band is the model's, widened about the median by
 its calibrated interval scale (--interval-scale to choose another), and the rollout runs on until
 the whole band has crossed the end-of-life threshold, or the median has and the rollout is three
-times its remaining life long, or the model's longest rollout is reached. EOL is where the median
+times its remaining life long, or the model's longest rollout is reached. The shipped model is
+an ensemble of three: each member rolls out so (all as far as the longest), the median is theirs
+averaged, and the band holds their own bands and their disagreement. EOL is where the median
 crosses the threshold; its interval, where the band's edges do. RUL = EOL − origin. Bounds never
 reached are null (JSON) or '>N'.
 
@@ -37,7 +39,8 @@ pub struct Args {
     /// Rename a per-cycle CSV column, e.g. capacity_ah=Discharge_Ah (repeatable).
     #[arg(long = "map", value_name = "CANONICAL=THEIRS")]
     map: Vec<String>,
-    /// `default` (the shipped weights) or a run folder from `fadecast train`.
+    /// `default` (the shipped weights), a run folder from `fadecast train`, or a folder whose
+    /// ensemble.json names several.
     #[arg(long, default_value = "default", value_name = "NAME_OR_CHECKPOINT")]
     model: String,
     /// LoRA adapters from `fadecast finetune`.

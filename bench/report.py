@@ -40,6 +40,10 @@ def main():
     fu, tu = out("forecast_fadecast_unbatched", "cells_per_s"), out("forecast_torch_unbatched", "cells_per_s")
     m = runs["forecast_match"]["stdout"]
     p("## Forecast throughput (shipped weights, rollout to end of life)\n")
+    p("The shipped model is an ensemble of three; this section measures one member (the ensemble's first, "
+      "with the ensemble's rollout settings) on both sides, which is what the PyTorch mirror implements. "
+      "The ensemble does three such rollouts per cell, plus a second one for members that stopped before "
+      "the longest (models/README.md, *Limits*).\n")
     p(f"Cells: every corpus cell's first 20 % of span, repeated to {a.cells:,} cells; each is rolled out "
       "until every quantile path crosses SOH 0.8 (or the median has and the rollout is three times its "
       "remaining life, or 256 patches). Both sides run the same algorithm (`Forecaster::forecast_many`; "

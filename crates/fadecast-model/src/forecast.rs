@@ -276,75 +276,51 @@ impl Forecaster {
     /// steps coincide), up to `batch_cells` of them per forward pass; a cell leaves the batch when it
     /// stops. Batches run in parallel on the rayon pool (`RAYON_NUM_THREADS`).
     pub fn forecast_many(&self, requests: &[Request]) -> Vec<Forecast> {
-        let none = vec![0; requests.len()];
-        let mut members: Vec<Vec<Rollout>> = self.models.iter().map(|m| self.roll_out_all(m, requests, &none)).collect();
-        if members.len() > 1 {
-            // Members stop at different points: roll the shorter ones out again to the longest,
-            // so that every member covers the grid the combined band is read on.
-            let longest: Vec<usize> = (0..requests.len()).map(|i| members.iter().map(|m| m[i].grid.len()).max().unwrap_or(0)).collect();
-            for (model, rollouts) in self.models.iter().zip(members.iter_mut()) {
-                let short: Vec<usize> = (0..requests.len()).filter(|&i| rollouts[i].grid.len() < longest[i]).collect();
-                if short.is_empty() {
-                    continue;
-                }
-                let redo: Vec<Request> = short.iter().map(|&i| requests[i]).collect();
-                let min_points: Vec<usize> = short.iter().map(|&i| longest[i]).collect();
-                for (i, r) in short.into_iter().zip(self.roll_out_all(model, &redo, &min_points)) {
-                    rollouts[i] = r;
-                }
-            }
-        }
-        // Per cell, its members' rollouts → one.
-        let mut per_cell: Vec<Vec<Rollout>> = (0..requests.len()).map(|_| Vec::with_capacity(members.len())).collect();
-        for rollouts in members {
-            for (cell, r) in per_cell.iter_mut().zip(rollouts) {
-                cell.push(r);
-            }
-        }
-        per_cell.into_iter().map(|rs| Rollout::combine(rs).finish()).collect()
-    }
-
-    /// Rolls every request out with one model, each at least `min_points[i]` grid points long.
-    fn roll_out_all(&self, model: &FadeModel, requests: &[Request], min_points: &[usize]) -> Vec<Rollout> {
-        let rollouts: Vec<Rollout> = requests.iter().zip(min_points).map(|(r, &n)| Rollout::new(self, r, n)).collect();
-        let context: Vec<usize> = rollouts.iter().map(|r| r.n_patches).collect();
-        let mut order: Vec<usize> = (0..rollouts.len()).collect();
+        let cells: Vec<Vec<Rollout>> = requests.iter().map(|r| self.models.iter().map(|_| Rollout::new(self, r)).collect()).collect();
+        let context: Vec<usize> = cells.iter().map(|members| members[0].n_patches).collect();
+        let mut order: Vec<usize> = (0..cells.len()).collect();
         order.sort_by_key(|&i| context[i]);
-        // Move the rollouts into batches of equal context length, roll each batch out, move back.
-        let mut slots: Vec<Option<Rollout>> = rollouts.into_iter().map(Some).collect();
-        let mut batches: Vec<Vec<(usize, Rollout)>> = Vec::new();
+        // Move the cells into batches of equal context length, roll each batch out, move back.
+        let mut slots: Vec<Option<Vec<Rollout>>> = cells.into_iter().map(Some).collect();
+        let mut batches: Vec<Vec<(usize, Vec<Rollout>)>> = Vec::new();
         for group in order.chunk_by(|&a, &b| context[a] == context[b]) {
             for chunk in group.chunks(self.batch_cells.max(1)) {
                 batches.push(chunk.iter().map(|&i| (i, slots[i].take().expect("each cell once"))).collect());
             }
         }
-        batches.par_iter_mut().for_each(|batch| self.roll_out(model, batch));
-        for (i, r) in batches.into_iter().flatten() {
-            slots[i] = Some(r);
+        batches.par_iter_mut().for_each(|batch| self.roll_out(batch));
+        for (i, members) in batches.into_iter().flatten() {
+            slots[i] = Some(members);
         }
-        slots.into_iter().map(|r| r.expect("every cell rolled out")).collect()
+        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out")).finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
-    fn roll_out(&self, model: &FadeModel, batch: &mut [(usize, Rollout)]) {
-        let mc = &model.config;
+    /// Every member of the ensemble rolls each cell out (its own forward passes and KV cache), and
+    /// a cell stops when all its members would have: the members then cover one grid, the
+    /// longest any of them needed, on which [`Rollout::combine`] reads the band.
+    fn roll_out(&self, batch: &mut [(usize, Vec<Rollout>)]) {
+        let mc = &self.model().config;
         let (p, q) = (mc.patch_len, mc.quantiles.len());
         let rows = self.rows();
-        let n_patches = batch[0].1.n_patches;
-        let dtype = model.dtype();
+        let n_patches = batch[0].1[0].n_patches;
         let mut active: Vec<usize> = (0..batch.len()).collect();
 
-        // Encode every context once (each row keeps its own normalisation).
-        let encode = |batch: &[(usize, Rollout)], active: &[usize], patches: usize, first: isize| {
+        // Encode every context once per member (each row keeps its own normalisation).
+        let encode = |batch: &[(usize, Vec<Rollout>)], active: &[usize], member: usize, patches: usize, first: isize| {
             let (mut z, mut side) = (Vec::new(), Vec::new());
             for &c in active {
-                batch[c].1.inputs(patches, first, &mut z, &mut side);
+                batch[c].1[member].inputs(patches, first, &mut z, &mut side);
             }
-            input_tensors(&z, &side, p, &self.device, dtype)
+            input_tensors(&z, &side, p, &self.device, self.models[member].dtype())
         };
-        let (x, s) = encode(batch, &active, n_patches, -(n_patches as isize));
-        let mut cache = model.new_cache();
-        let mut out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
+        let mut caches: Vec<_> = self.models.iter().map(FadeModel::new_cache).collect();
+        let mut outs: Vec<_> = (0..self.models.len())
+            .map(|i| {
+                let (x, s) = encode(batch, &active, i, n_patches, -(n_patches as isize));
+                self.models[i].forward_last(x, s, &mut caches[i]) // [A·R, 1, M·P, Q]
+            })
+            .collect();
         let mut positions = n_patches;
 
         // Roll out. Once the rows have filled the model's context window they are re-anchored:
@@ -357,17 +333,20 @@ impl Forecaster {
         let m = mc.output_patches;
         let mut step = 0; // patches rolled out so far
         while step < self.config.max_rollout_patches {
-            let next: Vec<f64> = out.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64"); // [A·R, 1, M·P, Q]
+            // Per member: [A·R, 1, M·P, Q]
+            let next: Vec<Vec<f64>> = outs.drain(..).map(|out| out.into_data().convert::<f64>().try_to_vec::<f64>().expect("f64")).collect();
             let per_cell = rows * m * p * q;
             let mut kept_rows: Vec<i64> = Vec::new();
             let mut still = Vec::new();
             for (k, &c) in active.iter().enumerate() {
-                let cell = &mut batch[c].1;
+                let members = &mut batch[c].1;
                 let mut going = true;
                 for j in 0..m {
-                    cell.push(&next[k * per_cell..(k + 1) * per_cell], j, m, step + j);
+                    for (member, next) in members.iter_mut().zip(&next) {
+                        member.push(&next[k * per_cell..(k + 1) * per_cell], j, m, step + j);
+                    }
                     let last_step = step + j + 1 == self.config.max_rollout_patches;
-                    if cell.should_stop() || last_step {
+                    if members.iter().all(Rollout::should_stop) || last_step {
                         going = false;
                         break;
                     }
@@ -384,9 +363,9 @@ impl Forecaster {
             step += m;
             let reanchor = positions + m > mc.max_context_patches;
             if still.len() < active.len() && !reanchor {
-                // Finished cells leave the batch: drop their rows from the cache.
+                // Finished cells leave the batch: drop their rows from the caches.
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(kept_rows, [still.len() * rows]), &self.device);
-                for (k, v) in cache.layers.iter_mut().flatten() {
+                for (k, v) in caches.iter_mut().flat_map(|cache| cache.layers.iter_mut().flatten()) {
                     *k = k.clone().select(0, idx.clone());
                     *v = v.clone().select(0, idx.clone());
                 }
@@ -395,19 +374,23 @@ impl Forecaster {
             if reanchor {
                 let keep = self.config.reanchor_patches.clamp(1, mc.max_context_patches - 1);
                 for &c in &active {
-                    batch[c].1.reanchor(keep * p, mc.min_scale);
+                    batch[c].1.iter_mut().for_each(|member| member.reanchor(keep * p, mc.min_scale));
                 }
-                let (x, s) = encode(batch, &active, keep, step as isize - keep as isize);
-                cache = model.new_cache();
-                out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
+                for (i, model) in self.models.iter().enumerate() {
+                    let (x, s) = encode(batch, &active, i, keep, step as isize - keep as isize);
+                    caches[i] = model.new_cache();
+                    outs.push(model.forward_last(x, s, &mut caches[i])); // [A·R, 1, M·P, Q]
+                }
                 positions = keep;
             } else {
-                let (mut z, mut side) = (Vec::new(), Vec::new());
-                for &c in &active {
-                    batch[c].1.fed_back(fed, &mut z, &mut side);
+                for (i, model) in self.models.iter().enumerate() {
+                    let (mut z, mut side) = (Vec::new(), Vec::new());
+                    for &c in &active {
+                        batch[c].1[i].fed_back(fed, &mut z, &mut side);
+                    }
+                    let (x, s) = input_tensors(&z, &side, p, &self.device, model.dtype());
+                    outs.push(model.forward_last(x, s, &mut caches[i])); // [A·R, 1, M·P, Q]
                 }
-                let (x, s) = input_tensors(&z, &side, p, &self.device, dtype);
-                out = model.forward_last(x, s, &mut cache); // [A·R, 1, M·P, Q]
                 positions += m;
             }
         }
@@ -461,13 +444,11 @@ struct Rollout {
     /// first grid point where it is at or below the threshold: what the stopping rule reads.
     interval_scale: f64,
     first_below: Vec<Option<usize>>,
-    /// Grid points it rolls out at least (an ensemble member matching a longer one's grid).
-    min_points: usize,
 }
 
 impl Rollout {
     /// Steps 1 and 2 of the module docs: the grid ending at the origin and the context on it.
-    fn new(f: &Forecaster, r: &Request, min_points: usize) -> Self {
+    fn new(f: &Forecaster, r: &Request) -> Self {
         let (cycles, soh) = (r.cycles, r.soh);
         assert!(!cycles.is_empty() && cycles.len() == soh.len(), "history must be non-empty, cycles and SOH aligned");
         let mc = &f.model().config;
@@ -522,7 +503,6 @@ impl Rollout {
             paths: vec![Vec::new(); mc.quantiles.len()],
             interval_scale: f.config.interval_scale,
             first_below: vec![None; mc.quantiles.len()],
-            min_points,
         }
     }
 
@@ -588,7 +568,7 @@ impl Rollout {
     /// open).
     fn should_stop(&self) -> bool {
         let end = *self.grid.last().expect("one patch pushed");
-        let covered = end >= self.horizon && self.grid.len() >= self.min_points;
+        let covered = end >= self.horizon;
         let all_crossed = self.observed_eol.is_some() || self.first_below.iter().all(Option::is_some);
         let far_enough = self.first_below[self.median].is_some_and(|i| end - self.origin >= 3.0 * (self.grid[i] - self.origin));
         covered && (all_crossed || far_enough)

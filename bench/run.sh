@@ -60,6 +60,11 @@ head -n "$(awk -F, -v n="$unbatched_cells" 'NR>1 && $1!=last {k++; last=$1} k>n 
 measure forecast_fadecast "$examples/bench_forecast" run --model "$model" --cells "$out/cells.csv" --batch 64 --out "$out/forecasts_rust.json" --write "$unbatched_cells"
 measure forecast_torch "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells.csv" --batch 64 --threads "$threads"
 measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 1
+# The shipped ensemble itself (every member, combined), on the same cells as the first member.
+if [ -f models/default/ensemble.json ]; then
+  measure forecast_fadecast_member "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 64
+  measure forecast_fadecast_ensemble "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64
+fi
 measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
 # Same forecasts? In float32 (what the product runs): free-running rollouts compared path by path
 # (float32 round-off grows over thousands of fed-back points, so --tol 1e-1 only stops the run on

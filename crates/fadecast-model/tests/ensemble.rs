@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::Device;
-use fadecast_model::forecast::{combine_bands, normal_quantile, save_weights, ForecastConfig, Forecaster, ENSEMBLE_FILE};
+use fadecast_model::forecast::{combine_bands, normal_quantile, save_weights, ForecastConfig, Forecaster, Request, ENSEMBLE_FILE};
 use fadecast_model::model::{FadeModel, ModelConfig};
 
 fn tiny(seed: u64) -> FadeModel {
@@ -75,6 +75,50 @@ fn an_ensemble_rolls_every_member_out_to_the_longest_and_reports_their_mean_medi
         let mean = alone.iter().map(|a| a.values[1][i]).sum::<f64>() / alone.len() as f64;
         assert!((f.values[1][i] - mean).abs() < 1e-6, "cycle {c}: median {} vs members' mean {mean}", f.values[1][i]);
         assert!(f.values[0][i] <= f.values[1][i] && f.values[1][i] <= f.values[2][i]);
+    }
+}
+
+#[test]
+fn an_ensemble_forecasts_many_cells_at_once_as_it_forecasts_each_alone() {
+    let _serial = common::seeded();
+    // A context window long enough that cells stop between re-anchorings, where a finished cell's
+    // rows leave every member's KV cache.
+    let model = ModelConfig { max_context_patches: 24, ..common::tiny_model() };
+    let device = Device::flex();
+    let members: Vec<FadeModel> = (50..53)
+        .map(|seed| {
+            device.seed(seed);
+            model.init(&device)
+        })
+        .collect();
+    let cells: Vec<_> = (0..6).map(|i| common::synthetic_cell(10 + i, 25.0 + 6.0 * i as f64, 160 + 30 * i)).collect();
+    // Every history has crossed this threshold already, so a cell stops once it covers its
+    // horizon: cells of equal context length (one batch) stop at different steps, and a finished
+    // cell's rows leave every member's KV cache.
+    let mut ensemble = Forecaster::ensemble(members, ForecastConfig { eol_threshold: 0.9999, ..config() });
+    let origins = [40, 60, 60, 61, 90, 150];
+    let histories: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = cells
+        .iter()
+        .zip(origins)
+        .enumerate()
+        .map(|(i, (c, n))| {
+            let h = &c.cycles[..n];
+            (h.iter().map(|o| o.cycle).collect(), h.iter().map(|o| o.soh).collect(), vec![n as f64 + 20.0 + 25.0 * i as f64])
+        })
+        .collect();
+    let requests: Vec<Request> = histories
+        .iter()
+        .map(|(cycles, soh, at)| Request { cycles, soh, observation: fadecast::data::Observation::PerCycle, at })
+        .collect();
+    let alone: Vec<_> = requests.iter().map(|r| ensemble.forecast(r.cycles, r.soh, r.observation, r.at)).collect();
+    assert!(alone.windows(2).any(|w| w[0].grid.len() != w[1].grid.len()), "cells stop at different steps: the test has teeth");
+    for batch in [2, 64] {
+        ensemble.batch_cells = batch;
+        for (i, (m, a)) in ensemble.forecast_many(&requests).iter().zip(&alone).enumerate() {
+            assert_eq!(m.grid, a.grid, "cell {i}, batches of {batch}: same rollout length");
+            let diff = m.paths.iter().flatten().zip(a.paths.iter().flatten()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(diff < 1e-5, "cell {i}, batches of {batch}: paths differ by {diff}");
+        }
     }
 }
 

@@ -493,7 +493,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     // The shipped recipe's file is what its training config implies, with the interval scale
     // chosen on the val split (scripts/calibrate_intervals.sh) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-default.json")).unwrap()).unwrap();
+    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-long.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
     assert_eq!(ForecastConfig { interval_scale: shipped.interval_scale, ..ForecastConfig::matching(&train.windows) }, shipped);
 }

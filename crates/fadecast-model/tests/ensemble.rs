@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::Device;
-use fadecast_model::forecast::{combine_bands, normal_quantile, save_weights, ForecastConfig, Forecaster, Request, ENSEMBLE_FILE};
+use fadecast_model::forecast::{combine_bands, normal_quantile, save_weights, ForecastConfig, Forecaster, ENSEMBLE_FILE};
 use fadecast_model::model::{FadeModel, ModelConfig};
 
 fn tiny(seed: u64) -> FadeModel {
@@ -97,19 +97,8 @@ fn an_ensemble_forecasts_many_cells_at_once_as_it_forecasts_each_alone() {
     // cell's rows leave every member's KV cache.
     let mut ensemble = Forecaster::ensemble(members, ForecastConfig { eol_threshold: 0.9999, ..config() });
     let origins = [40, 60, 60, 61, 90, 150];
-    let histories: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = cells
-        .iter()
-        .zip(origins)
-        .enumerate()
-        .map(|(i, (c, n))| {
-            let h = &c.cycles[..n];
-            (h.iter().map(|o| o.cycle).collect(), h.iter().map(|o| o.soh).collect(), vec![n as f64 + 20.0 + 25.0 * i as f64])
-        })
-        .collect();
-    let requests: Vec<Request> = histories
-        .iter()
-        .map(|(cycles, soh, at)| Request { cycles, soh, observation: fadecast::data::Observation::PerCycle, at })
-        .collect();
+    let histories = common::histories(&cells, &origins, |i, n| n as f64 + 20.0 + 25.0 * i as f64);
+    let requests = common::requests(&histories);
     let alone: Vec<_> = requests.iter().map(|r| ensemble.forecast(r.cycles, r.soh, r.observation, r.at)).collect();
     assert!(alone.windows(2).any(|w| w[0].grid.len() != w[1].grid.len()), "cells stop at different steps: the test has teeth");
     for batch in [2, 64] {

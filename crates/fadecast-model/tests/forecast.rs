@@ -4,7 +4,7 @@
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster, Request};
+use fadecast_model::forecast::{load_weights, save_weights, Feedback, ForecastConfig, Forecaster};
 use fadecast_model::model::{input_tensors, side_channels, FadeModel, ModelConfig, SeriesNorm, N_SIDE};
 use fadecast_model::windows::{WindowConfig, WindowSampler};
 
@@ -294,19 +294,8 @@ fn many_cells_at_once(model: FadeModel) {
     // steps), horizons, and one cell already at end of life.
     let cells: Vec<_> = (0..7).map(|i| common::synthetic_cell(i, 25.0 + 5.0 * i as f64, 150 + 40 * i)).collect();
     let origins = [30, 60, 60, 61, 90, 120, 300];
-    let histories: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = cells
-        .iter()
-        .zip(origins)
-        .enumerate()
-        .map(|(i, (c, n))| {
-            let h = &c.cycles[..n];
-            (h.iter().map(|o| o.cycle).collect(), h.iter().map(|o| o.soh).collect(), vec![n as f64 + 30.0 * i as f64])
-        })
-        .collect();
-    let requests: Vec<Request> = histories
-        .iter()
-        .map(|(cycles, soh, at)| Request { cycles, soh, observation: fadecast::data::Observation::PerCycle, at })
-        .collect();
+    let histories = common::histories(&cells, &origins, |i, n| n as f64 + 30.0 * i as f64);
+    let requests = common::requests(&histories);
     let alone: Vec<_> = requests.iter().map(|r| forecaster.forecast(r.cycles, r.soh, r.observation, r.at)).collect();
     for batch in [2, 3, 64] {
         forecaster.batch_cells = batch;

@@ -4,6 +4,7 @@
 use burn::store::{bridge, ModuleSnapshot};
 use fadecast::data::{Cell, CellMeta, Cycle, Observation};
 use fadecast::N_DESCRIPTORS;
+use fadecast_model::forecast::Request;
 use fadecast_model::model::{FadeModel, ModelConfig};
 use fadecast_model::train::TrainConfig;
 use fadecast_model::windows::WindowConfig;
@@ -100,4 +101,25 @@ pub fn snapshot(model: &FadeModel) -> Vec<(String, Vec<u32>)> {
 pub fn seeded() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A history to forecast from: cycles, SOH, and the cycles asked for.
+pub type History = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// Cell i's first `origins[i]` observations, asked about at `horizon(i, origin)`.
+pub fn histories(cells: &[Cell], origins: &[usize], horizon: impl Fn(usize, usize) -> f64) -> Vec<History> {
+    cells
+        .iter()
+        .zip(origins)
+        .enumerate()
+        .map(|(i, (c, &n))| {
+            let h = &c.cycles[..n];
+            (h.iter().map(|o| o.cycle).collect(), h.iter().map(|o| o.soh).collect(), vec![horizon(i, n)])
+        })
+        .collect()
+}
+
+/// Per-cycle forecast requests over `histories`.
+pub fn requests(histories: &[History]) -> Vec<Request<'_>> {
+    histories.iter().map(|(cycles, soh, at)| Request { cycles, soh, observation: Observation::PerCycle, at }).collect()
 }

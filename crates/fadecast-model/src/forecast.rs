@@ -276,7 +276,8 @@ impl Forecaster {
     /// steps coincide), up to `batch_cells` of them per forward pass; a cell leaves the batch when it
     /// stops. Batches run in parallel on the rayon pool (`RAYON_NUM_THREADS`).
     pub fn forecast_many(&self, requests: &[Request]) -> Vec<Forecast> {
-        let cells: Vec<Vec<Rollout>> = requests.iter().map(|r| self.models.iter().map(|_| Rollout::new(self, r)).collect()).collect();
+        // Every member starts from the same grid and context (one per cell, copied).
+        let cells: Vec<Vec<Rollout>> = requests.iter().map(|r| vec![Rollout::new(self, r); self.models.len()]).collect();
         let context: Vec<usize> = cells.iter().map(|members| members[0].n_patches).collect();
         let mut order: Vec<usize> = (0..cells.len()).collect();
         order.sort_by_key(|&i| context[i]);
@@ -415,6 +416,7 @@ pub struct Request<'a> {
 }
 
 /// One cell's rollout in progress: its grid, its rows (paths fed back) and what they produced.
+#[derive(Clone)]
 struct Rollout {
     origin: f64,
     spacing: f64,
@@ -608,14 +610,14 @@ impl Rollout {
         first_crossing(&[x0, self.grid[k]], &[y0, self.band_at(k)[level]], self.eol_threshold)
     }
 
-    /// An ensemble's rollouts of one cell (same grid spacing) as one: on the grid they all
-    /// cover, the paths are [`combine_bands`] of the members' ordered, unwidened quantiles, and the
+    /// An ensemble's rollouts of one cell (rolled out in lockstep, so on one grid) as one: the paths are [`combine_bands`] of the members' ordered, unwidened quantiles, and the
     /// end-of-life crossings are found anew on them. One rollout is returned as it is.
     fn combine(mut members: Vec<Rollout>) -> Rollout {
         if members.len() == 1 {
             return members.pop().expect("one member");
         }
-        let n = members.iter().map(|r| r.grid.len()).min().unwrap_or(0);
+        let n = members[0].grid.len();
+        debug_assert!(members.iter().all(|r| r.grid == members[0].grid), "members rolled out in lockstep share one grid");
         let median = members[0].median;
         let levels = members[0].levels.clone();
         let mut paths = vec![Vec::with_capacity(n); levels.len()];
@@ -633,7 +635,6 @@ impl Rollout {
             }
         }
         let mut r = members.swap_remove(0);
-        r.grid.truncate(n);
         r.paths = paths;
         r.first_below = vec![None; levels.len()];
         (0..n).for_each(|k| r.track_crossings(k));

@@ -42,6 +42,7 @@ fn split_eval_report_and_compare() {
         assert!(m["macro"][k].as_f64().unwrap() > 0.0, "macro.{k}");
     }
     assert!(m["macro"]["coverage_p10_p90"].is_null(), "point forecaster: coverage null");
+    assert!(m["macro"]["bias"].as_f64().unwrap() > 0.0, "persistence holds the last SOH: above a fading truth");
     assert_eq!(m["datasets"]["Oxford"]["seen"], false);
     assert_eq!(m["datasets"]["MATR"]["seen"], true);
     assert_eq!(m["datasets"]["MATR"]["n_cells"], 2);
@@ -51,6 +52,8 @@ fn split_eval_report_and_compare() {
     assert!(cells.iter().all(|c| c["dataset"].is_string() && c["cell_id"].is_string() && c["rmse"].is_f64()));
     assert!(cells.iter().all(|c| c["split"] == "test" || c["split"] == "unseen"), "never train or val cells");
     assert!(out_a.join("report.md").is_file() && out_a.join("forecast_MATR.svg").is_file() && out_a.join("error_vs_horizon.svg").is_file());
+    let report = std::fs::read_to_string(out_a.join("report.md")).unwrap();
+    assert!(report.contains("| MAPE | bias | coverage |") && report.contains("## Bias (median − truth, SOH pp) against cycles after the origin"), "{report}");
 
     let out_b = tmp.path().join("gp");
     run_ok(&["eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", "gp", "--split", "all", "--out", &s(&out_b)]);

@@ -41,6 +41,31 @@ fn trajectory_metrics_by_hand() {
 }
 
 #[test]
+fn bias_is_the_medians_signed_error_negative_when_the_forecast_runs_low() {
+    // truth 1.0, 0.9, 0.8 at 10, 160, 170 cycles ahead; p50 0.9 (below), 0.9, 0.85 (above)
+    let q = Quantiles { p10: vec![0.8; 3], p50: vec![0.9, 0.9, 0.85], p90: vec![1.0; 3] };
+    let mut s = PointSums::default();
+    s.add(&q, &[110.0, 260.0, 270.0], &[1.0, 0.9, 0.8], 100.0);
+    let m = CellMetrics::trajectory("D", "c", "test", 1, &s, true);
+    close(m.bias.unwrap(), 100.0 * (-0.1 + 0.0 + 0.05) / 3.0); // −1.67 pp: pessimistic on the whole
+    close(m.mae, 100.0 * 0.15 / 3.0); // the same errors, unsigned
+    let d = dataset_metrics(&[&m], true, &s.horizon, false);
+    let bins: Vec<(&str, f64)> = d.horizon.iter().map(|b| (b.cycles_ahead.as_str(), b.bias.unwrap())).collect();
+    assert_eq!(bins.len(), 2);
+    assert_eq!((bins[0].0, bins[1].0), ("0-50", "100-200"));
+    close(bins[0].1, -10.0);
+    close(bins[1].1, 2.5); // (0 + 5) / 2
+    // end of life: predicted at 15 cycles, true at 20: five cycles too early
+    let p = eol_prediction(&Quantiles::point(vec![0.85, 0.75, 0.7]), &[10.0, 20.0, 30.0]);
+    let e = CellMetrics::eol("D", "c", "test", 20.0, &p, false);
+    close(e.bias.unwrap(), -5.0);
+    let late = CellMetrics { bias: Some(15.0), ..e.clone() };
+    let d = dataset_metrics(&[&e, &late], true, &[], true);
+    close(d.bias.unwrap(), 5.0); // a mean of signed errors: early and late cancel
+    close(macro_metrics([&d].into_iter()).unwrap().bias.unwrap(), 5.0);
+}
+
+#[test]
 fn dataset_and_macro_are_plain_means() {
     let mk = |mae: f64, rmse: f64| CellMetrics { mae, rmse, mape: mae, ..CellMetrics::trajectory("D", "c", "test", 1, &PointSums::default(), false) };
     let (a, b) = (mk(5.0, 6.0), mk(1.0, 2.0));

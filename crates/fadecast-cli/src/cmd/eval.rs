@@ -238,8 +238,9 @@ fn score(a: Args) -> anyhow::Result<()> {
     if let Some(m) = &r.macro_all {
         let cov = m.coverage_p10_p90.map_or("–".into(), |c| format!("{:.0} %", 100.0 * c));
         let probe = r.perturbation.map_or(String::new(), |p| format!(" [{}]", p.describe()));
+        let bias = m.bias.map_or("–".into(), |b| format!("{b:+.3}"));
         println!(
-            "{} {} {}{probe}: {} datasets, {} cells; macro MAE {:.3}, RMSE {:.3} ({}), MAPE {:.2} %, p10–p90 coverage {cov}",
+            "{} {} {}{probe}: {} datasets, {} cells; macro MAE {:.3}, RMSE {:.3}, bias {bias} ({}), MAPE {:.2} %, p10–p90 coverage {cov}",
             r.model, r.task, r.split, m.n_datasets, m.n_cells, m.mae, m.rmse, r.units.rmse, m.mape
         );
     }

@@ -5,20 +5,22 @@
 //!   RMSE = √(mean (p50 − truth)²)·100, MAPE = mean |p50 − truth| / truth · 100 (%; capacity and
 //!   SOH differ by a constant factor per cell, so this is also the MAPE of capacity);
 //!   coverage_p10_p90 = share of points with p10 ≤ truth ≤ p90; pinball = mean over the three
-//!   quantiles and the points of the pinball loss ·100 (pp). Coverage and pinball are `null` for
-//!   point forecasters.
+//!   quantiles and the points of the pinball loss ·100 (pp); bias = mean (p50 − truth)·100
+//!   (pp; negative: the forecast runs below the truth, pessimistic). Coverage and pinball are
+//!   `null` for point forecasters.
 //! - per dataset: the mean over its cells of each cell metric (each cell counts once, however
-//!   long); error against horizon: the MAE of all the dataset's points pooled, in bins of cycles
-//!   after the origin ([`HORIZON_EDGES`]).
+//!   long); error against horizon: the MAE and bias of all the dataset's points pooled, in bins
+//!   of cycles after the origin ([`HORIZON_EDGES`]).
 //! - macro: the mean over datasets (each dataset counts once), over seen and unseen datasets
 //!   separately and together.
 //!
 //! `eol` task, errors in cycles: per cell, the predicted EOL is where p50 first drops below the
 //! threshold ([`super::tasks::crossing`]), censored at the query grid's end; mae = |pred − true|,
+//! bias = pred − true (negative: end of life predicted too early),
 //! mape = |pred − true| / true ·100, within_15 = relative error ≤ 15 %. The p10–p90 interval is
 //! the p10 and p90 crossings (p10 crosses first); coverage is the share of cells whose true EOL
 //! lies in it. Per dataset: mae, mape, coverage and acc15 (share within 15 %) are means over
-//! cells; rmse is the root mean square of the cells' errors.
+//! cells, and so is bias; rmse is the root mean square of the cells' errors.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,8 +60,10 @@ pub struct PointSums {
     pub ape: f64,
     pub covered: usize,
     pub pinball: f64,
-    /// Per horizon bin: (points, sum of absolute errors).
-    pub horizon: [(usize, f64); HORIZON_EDGES.len()],
+    /// Sum of signed errors p50 − truth.
+    pub signed: f64,
+    /// Per horizon bin: (points, sum of absolute errors, sum of signed errors).
+    pub horizon: [(usize, f64, f64); HORIZON_EDGES.len()],
 }
 
 impl PointSums {
@@ -69,6 +73,7 @@ impl PointSums {
             let (y, p) = (soh[i], q.p50[i]);
             let e = (p - y).abs();
             self.n += 1;
+            self.signed += p - y;
             self.abs += e;
             self.sq += e * e;
             self.ape += e / y.abs().max(1e-9);
@@ -77,6 +82,7 @@ impl PointSums {
             let b = horizon_bin(cycles[i] - origin);
             self.horizon[b].0 += 1;
             self.horizon[b].1 += e;
+            self.horizon[b].2 += p - y;
         }
     }
 }
@@ -116,6 +122,9 @@ pub struct CellMetrics {
     pub mape: f64,
     pub coverage_p10_p90: Option<f64>,
     pub pinball: Option<f64>,
+    /// Mean signed error of the median (`None` only in files written before it was reported).
+    #[serde(default)]
+    pub bias: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eol_true: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +152,7 @@ impl CellMetrics {
             mape: 100.0 * s.ape / n,
             coverage_p10_p90: probabilistic.then(|| s.covered as f64 / n),
             pinball: probabilistic.then(|| 100.0 * s.pinball / n),
+            bias: Some(100.0 * s.signed / n),
             eol_true: None,
             eol_pred: None,
             eol_interval: None,
@@ -166,6 +176,7 @@ impl CellMetrics {
             mape: 100.0 * rel,
             coverage_p10_p90: probabilistic.then(|| f64::from(u8::from(p.p10 <= truth && truth <= p.p90))),
             pinball: None,
+            bias: Some(p.p50 - truth),
             eol_true: Some(truth),
             eol_pred: Some(p.p50),
             eol_interval: Some([Some(p.p10), p.p90.is_finite().then_some(p.p90)]),
@@ -175,13 +186,15 @@ impl CellMetrics {
     }
 }
 
-/// MAE in one horizon bin.
+/// MAE and bias in one horizon bin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HorizonBin {
     /// e.g. "100-200" cycles after the origin.
     pub cycles_ahead: String,
     pub n_points: usize,
     pub mae: f64,
+    #[serde(default)]
+    pub bias: Option<f64>,
 }
 
 /// One dataset's scores (means over its cells, see the module docs).
@@ -195,10 +208,13 @@ pub struct DatasetMetrics {
     pub mape: f64,
     pub coverage_p10_p90: Option<f64>,
     pub pinball: Option<f64>,
+    /// Mean over cells of the cells' bias.
+    #[serde(default)]
+    pub bias: Option<f64>,
     /// `eol` only: share of cells with relative EOL error ≤ 15 %.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acc15: Option<f64>,
-    /// Trajectory tasks only: MAE (pp) by cycles after the origin.
+    /// Trajectory tasks only: MAE and bias (pp) by cycles after the origin.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub horizon: Vec<HorizonBin>,
 }
@@ -221,7 +237,7 @@ fn mean_opt(v: impl Iterator<Item = Option<f64>> + Clone) -> Option<f64> {
 
 /// Aggregates one dataset's cells (non-empty); `horizon` is its pooled per-bin sums
 /// (trajectory tasks; empty for eol).
-pub fn dataset_metrics(cells: &[&CellMetrics], seen: bool, horizon: &[(usize, f64)], eol: bool) -> DatasetMetrics {
+pub fn dataset_metrics(cells: &[&CellMetrics], seen: bool, horizon: &[(usize, f64, f64)], eol: bool) -> DatasetMetrics {
     let it = || cells.iter().copied();
     DatasetMetrics {
         seen,
@@ -232,12 +248,18 @@ pub fn dataset_metrics(cells: &[&CellMetrics], seen: bool, horizon: &[(usize, f6
         mape: mean(it().map(|c| c.mape)),
         coverage_p10_p90: mean_opt(it().map(|c| c.coverage_p10_p90)),
         pinball: mean_opt(it().map(|c| c.pinball)),
+        bias: mean_opt(it().map(|c| c.bias)),
         acc15: eol.then(|| mean(it().map(|c| f64::from(u8::from(c.eol_within_15 == Some(true)))))),
         horizon: horizon
             .iter()
             .enumerate()
-            .filter(|(_, (n, _))| *n > 0)
-            .map(|(i, (n, s))| HorizonBin { cycles_ahead: horizon_label(i), n_points: *n, mae: 100.0 * s / *n as f64 })
+            .filter(|(_, (n, ..))| *n > 0)
+            .map(|(i, (n, abs, signed))| HorizonBin {
+                cycles_ahead: horizon_label(i),
+                n_points: *n,
+                mae: 100.0 * abs / *n as f64,
+                bias: Some(100.0 * signed / *n as f64),
+            })
             .collect(),
     }
 }
@@ -252,9 +274,11 @@ pub struct MacroMetrics {
     pub mape: f64,
     pub coverage_p10_p90: Option<f64>,
     pub pinball: Option<f64>,
+    #[serde(default)]
+    pub bias: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acc15: Option<f64>,
-    /// Mean over datasets of the per-bin MAE (datasets with points in the bin).
+    /// Mean over datasets of the per-bin MAE and bias (datasets with points in the bin).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub horizon: Vec<HorizonBin>,
 }
@@ -275,6 +299,7 @@ pub fn macro_metrics<'a>(datasets: impl Iterator<Item = &'a DatasetMetrics> + Cl
                 cycles_ahead: label,
                 n_points: bins.iter().map(|b| b.n_points).sum(),
                 mae: mean(bins.iter().map(|b| b.mae)),
+                bias: mean_opt(bins.iter().map(|b| b.bias)),
             });
         }
     }
@@ -286,6 +311,7 @@ pub fn macro_metrics<'a>(datasets: impl Iterator<Item = &'a DatasetMetrics> + Cl
         mape: mean(it().map(|x| x.mape)),
         coverage_p10_p90: mean_opt(it().map(|x| x.coverage_p10_p90)),
         pinball: mean_opt(it().map(|x| x.pinball)),
+        bias: mean_opt(it().map(|x| x.bias)),
         acc15: mean_opt(it().map(|x| x.acc15)).filter(|_| it().all(|x| x.acc15.is_some())),
         horizon,
     })

@@ -23,19 +23,21 @@
 //!   "n_windows": int,
 //!   "perturbation"?: {"soh_shift", "cycle_scale"},  // only for a robustness probe
 //!   "macro":        {"n_datasets", "n_cells", "mae", "rmse", "mape", "coverage_p10_p90",
-//!                    "pinball", "acc15"?, "horizon"?} | null,   // mean over all datasets scored
+//!                    "pinball", "bias", "acc15"?, "horizon"?} | null,   // mean over all datasets scored
 //!   "macro_seen":   same | null,            // over datasets seen in training
 //!   "macro_unseen": same | null,            // over held-out datasets (or a user's data)
 //!   "datasets": {"<name>": {"seen": bool, "n_cells", "n_points", "mae", "rmse", "mape",
-//!                "coverage_p10_p90", "pinball", "acc15"?,
-//!                "horizon"?: [{"cycles_ahead": "100-200", "n_points", "mae"}]}},
+//!                "coverage_p10_p90", "pinball", "bias", "acc15"?,
+//!                "horizon"?: [{"cycles_ahead": "100-200", "n_points", "mae", "bias"}]}},
 //!   "cells_without_window": {"<dataset>": int},
 //!   "cells": [{"dataset", "cell_id", "split", "n_windows", "n_points", "mae", "rmse", "mape",
-//!              "coverage_p10_p90", "pinball",
+//!              "coverage_p10_p90", "pinball", "bias",
 //!              "eol_true"?, "eol_pred"?, "eol_interval"?, "eol_censored"?, "eol_within_15"?}]
 //! }
 //! ```
-//! `acc15` and the `eol_*` fields appear for the `eol` task only, `horizon` for the others. How
+//! `acc15` and the `eol_*` fields appear for the `eol` task only, `horizon` for the others.
+//! `bias` (the median's mean signed error: SOH pp, or cycles for `eol`) is `null` in files written
+//! before it was added. How
 //! each number is computed is in [`metrics`]; which cells and windows, in [`split`] and [`tasks`].
 
 pub mod baselines;

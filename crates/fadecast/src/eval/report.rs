@@ -21,6 +21,14 @@ fn num(v: f64, eol: bool) -> String {
         format!("{v:.2}")
     }
 }
+/// A signed number with its sign always shown (a bias).
+fn signed(v: Option<f64>, eol: bool) -> String {
+    match v {
+        Some(x) if x.is_finite() && eol => format!("{x:+.0}"),
+        Some(x) if x.is_finite() => format!("{x:+.2}"),
+        _ => "–".into(),
+    }
+}
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{:.0} %", 100.0 * x))
 }
@@ -28,12 +36,13 @@ fn pct(v: Option<f64>) -> String {
 fn macro_row(out: &mut String, scope: &str, m: &MacroMetrics, eol: bool) {
     let _ = writeln!(
         out,
-        "| {scope} | {} | {} | {} | {} | {} | {} | {} |{}",
+        "| {scope} | {} | {} | {} | {} | {} | {} | {} | {} |{}",
         m.n_datasets,
         m.n_cells,
         num(m.mae, eol),
         num(m.rmse, eol),
         num(m.mape, false),
+        signed(m.bias, eol),
         pct(m.coverage_p10_p90),
         m.pinball.map_or("–".into(), |p| format!("{p:.2}")),
         if eol { format!(" {} |", pct(m.acc15)) } else { String::new() }
@@ -53,29 +62,31 @@ pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
     }
     let _ = writeln!(
         s,
-        "{} windows. MAE and RMSE in {}, MAPE in %{}.\n",
+        "{} windows. MAE, RMSE and bias (median − truth; negative: forecast below the truth{}) in {}, MAPE in %{}.\n",
         r.n_windows,
+        if eol { ", end of life too early" } else { "" },
         r.units.mae,
         if r.probabilistic { "; coverage of the p10–p90 interval (80 % is calibrated); pinball loss in SOH pp" } else { "; point forecaster: no coverage or pinball" }
     );
     let acc = if eol { " acc15 |" } else { "" };
     let sep = if eol { "---:|" } else { "" };
-    let _ = writeln!(s, "## Macro average over datasets\n\n| scope | datasets | cells | MAE | RMSE | MAPE | coverage | pinball |{acc}\n|---|---:|---:|---:|---:|---:|---:|---:|{sep}");
+    let _ = writeln!(s, "## Macro average over datasets\n\n| scope | datasets | cells | MAE | RMSE | MAPE | bias | coverage | pinball |{acc}\n|---|---:|---:|---:|---:|---:|---:|---:|---:|{sep}");
     for (scope, m) in [("all", &r.macro_all), ("seen", &r.macro_seen), ("unseen", &r.macro_unseen)] {
         if let Some(m) = m {
             macro_row(&mut s, scope, m, eol);
         }
     }
-    let _ = writeln!(s, "\n## Per dataset\n\n| dataset | seen | cells | MAE | RMSE | MAPE | coverage | pinball |{acc}\n|---|---|---:|---:|---:|---:|---:|---:|{sep}");
+    let _ = writeln!(s, "\n## Per dataset\n\n| dataset | seen | cells | MAE | RMSE | MAPE | bias | coverage | pinball |{acc}\n|---|---|---:|---:|---:|---:|---:|---:|---:|{sep}");
     for (d, m) in &r.datasets {
         let _ = writeln!(
             s,
-            "| {d} | {} | {} | {} | {} | {} | {} | {} |{}",
+            "| {d} | {} | {} | {} | {} | {} | {} | {} | {} |{}",
             if m.seen { "yes" } else { "no" },
             m.n_cells,
             num(m.mae, eol),
             num(m.rmse, eol),
             num(m.mape, false),
+            signed(m.bias, eol),
             pct(m.coverage_p10_p90),
             m.pinball.map_or("–".into(), |p| format!("{p:.2}")),
             if eol { format!(" {} |", pct(m.acc15)) } else { String::new() }
@@ -91,14 +102,18 @@ pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
             .as_ref()
             .map(|m| m.horizon.iter().map(|b| b.cycles_ahead.clone()).collect())
             .unwrap_or_default();
-        if !bins.is_empty() {
-            let _ = writeln!(s, "\n## MAE (SOH pp) against cycles after the origin\n");
+        type Read = fn(&super::metrics::HorizonBin) -> String;
+        let tables: [(&str, Read); 2] = [
+            ("MAE (SOH pp)", |x| format!("{:.2}", x.mae)),
+            ("Bias (median − truth, SOH pp)", |x| signed(x.bias, false)),
+        ];
+        let tables = if bins.is_empty() { &tables[..0] } else { &tables[..] };
+        for &(title, read) in tables {
+            let _ = writeln!(s, "\n## {title} against cycles after the origin\n");
             let _ = writeln!(s, "| dataset | {} |\n|---|{}", bins.join(" | "), "---:|".repeat(bins.len()));
             let row = |name: &str, h: &[super::metrics::HorizonBin]| {
-                let cells: Vec<String> = bins
-                    .iter()
-                    .map(|b| h.iter().find(|x| &x.cycles_ahead == b).map_or("".into(), |x| format!("{:.2}", x.mae)))
-                    .collect();
+                let cells: Vec<String> =
+                    bins.iter().map(|b| h.iter().find(|x| &x.cycles_ahead == b).map_or("".into(), read)).collect();
                 format!("| {name} | {} |\n", cells.join(" | "))
             };
             if let Some(m) = &r.macro_all {
@@ -143,6 +158,7 @@ fn pick(m: &DatasetMetrics, metric: &str) -> Option<f64> {
         "rmse" => Some(m.rmse),
         "mae" => Some(m.mae),
         "mape" => Some(m.mape),
+        "bias" => m.bias,
         "coverage" => m.coverage_p10_p90,
         "acc15" => m.acc15,
         _ => None,
@@ -153,6 +169,7 @@ fn pick_macro(m: &MacroMetrics, metric: &str) -> Option<f64> {
         "rmse" => Some(m.rmse),
         "mae" => Some(m.mae),
         "mape" => Some(m.mape),
+        "bias" => m.bias,
         "coverage" => m.coverage_p10_p90,
         "acc15" => m.acc15,
         _ => None,
@@ -161,7 +178,7 @@ fn pick_macro(m: &MacroMetrics, metric: &str) -> Option<f64> {
 
 /// Side-by-side Markdown tables of several runs, grouped by task and split: one table per metric,
 /// datasets as rows, runs as columns, the best value per row in bold (lowest error, highest
-/// acc15, coverage closest to 80 %).
+/// acc15, coverage closest to 80 %, bias closest to 0).
 pub fn compare_markdown(reports: &[MetricsReport]) -> String {
     let mut groups: BTreeMap<(usize, String), Vec<&MetricsReport>> = BTreeMap::new();
     let order = |t: &str| ["early", "rolling", "eol"].iter().position(|x| *x == t).unwrap_or(3);
@@ -176,6 +193,8 @@ pub fn compare_markdown(reports: &[MetricsReport]) -> String {
         let _ = writeln!(s, "## Task `{task}`, split `{split}`\n");
         let mut metrics: Vec<(&str, String)> =
             vec![("rmse", format!("RMSE ({unit})")), ("mae", format!("MAE ({unit})")), ("mape", "MAPE (%)".into())];
+        let below = if eol { "end of life predicted too early" } else { "forecast below the truth" };
+        metrics.push(("bias", format!("Bias, median − truth ({unit}; negative: {below})")));
         if runs.iter().any(|r| r.probabilistic) {
             metrics.push(("coverage", "p10–p90 coverage (80 % is calibrated; – for point forecasters)".into()));
         }
@@ -193,12 +212,14 @@ pub fn compare_markdown(reports: &[MetricsReport]) -> String {
                 (_, None) => "–".to_string(),
                 ("coverage" | "acc15", Some(x)) => format!("{:.0} %", 100.0 * x),
                 ("mape", Some(x)) => format!("{x:.2}"),
+                ("bias", x) => signed(x, eol),
                 (_, Some(x)) => num(x, eol),
             };
             let best = |vals: &[Option<f64>]| -> Option<usize> {
                 let score = |x: f64| match metric {
                     "coverage" => (x - 0.8).abs(),
                     "acc15" => -x,
+                    "bias" => x.abs(),
                     _ => x,
                 };
                 (0..vals.len()).filter(|i| vals[*i].is_some_and(f64::is_finite)).min_by(|a, b| score(vals[*a].unwrap()).total_cmp(&score(vals[*b].unwrap())))

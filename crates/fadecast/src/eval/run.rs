@@ -158,9 +158,10 @@ pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored
                     }
                 }
                 let h = horizon.entry(d.clone()).or_default();
-                for (b, (n, s)) in sums.horizon.iter().enumerate() {
+                for (b, (n, abs, signed)) in sums.horizon.iter().enumerate() {
                     h.horizon[b].0 += n;
-                    h.horizon[b].1 += s;
+                    h.horizon[b].1 += abs;
+                    h.horizon[b].2 += signed;
                 }
                 cells.push(CellMetrics::trajectory(d, id, split, ks.len(), &sums, prob));
             }

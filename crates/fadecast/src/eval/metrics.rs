@@ -71,9 +71,10 @@ impl PointSums {
     pub fn add(&mut self, q: &Quantiles, cycles: &[f64], soh: &[f64], origin: f64) {
         for i in 0..soh.len() {
             let (y, p) = (soh[i], q.p50[i]);
-            let e = (p - y).abs();
+            let d = p - y; // signed error
+            let e = d.abs();
             self.n += 1;
-            self.signed += p - y;
+            self.signed += d;
             self.abs += e;
             self.sq += e * e;
             self.ape += e / y.abs().max(1e-9);
@@ -82,7 +83,7 @@ impl PointSums {
             let b = horizon_bin(cycles[i] - origin);
             self.horizon[b].0 += 1;
             self.horizon[b].1 += e;
-            self.horizon[b].2 += p - y;
+            self.horizon[b].2 += d;
         }
     }
 }

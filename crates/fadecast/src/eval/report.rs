@@ -107,20 +107,21 @@ pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
             ("MAE (SOH pp)", |x| format!("{:.2}", x.mae)),
             ("Bias (median − truth, SOH pp)", |x| signed(x.bias, false)),
         ];
-        let tables = if bins.is_empty() { &tables[..0] } else { &tables[..] };
-        for &(title, read) in tables {
-            let _ = writeln!(s, "\n## {title} against cycles after the origin\n");
-            let _ = writeln!(s, "| dataset | {} |\n|---|{}", bins.join(" | "), "---:|".repeat(bins.len()));
-            let row = |name: &str, h: &[super::metrics::HorizonBin]| {
-                let cells: Vec<String> =
-                    bins.iter().map(|b| h.iter().find(|x| &x.cycles_ahead == b).map_or("".into(), read)).collect();
-                format!("| {name} | {} |\n", cells.join(" | "))
-            };
-            if let Some(m) = &r.macro_all {
-                s.push_str(&row("**macro**", &m.horizon));
-            }
-            for (d, m) in &r.datasets {
-                s.push_str(&row(d, &m.horizon));
+        if !bins.is_empty() {
+            for (title, read) in tables {
+                let _ = writeln!(s, "\n## {title} against cycles after the origin\n");
+                let _ = writeln!(s, "| dataset | {} |\n|---|{}", bins.join(" | "), "---:|".repeat(bins.len()));
+                let row = |name: &str, h: &[super::metrics::HorizonBin]| {
+                    let cells: Vec<String> =
+                        bins.iter().map(|b| h.iter().find(|x| &x.cycles_ahead == b).map_or("".into(), read)).collect();
+                    format!("| {name} | {} |\n", cells.join(" | "))
+                };
+                if let Some(m) = &r.macro_all {
+                    s.push_str(&row("**macro**", &m.horizon));
+                }
+                for (d, m) in &r.datasets {
+                    s.push_str(&row(d, &m.horizon));
+                }
             }
         }
     }

@@ -10,6 +10,12 @@
 //! batch's gradient ([`shard_gradients`]; checked against finite differences in
 //! `tests/gradcheck.rs`).
 //!
+//! With `self_feed_prob` > 0 (from epoch `self_feed_from_epoch`), that share of a step's windows is
+//! *self-fed* first ([`self_feed`]): the patches after the context are replaced by the model's
+//! own median forecast, as a rollout's second forward pass reads them, and the truth stays the
+//! target. Teacher forcing alone never shows the model its own predictions, and a rollout's
+//! errors compound where it reads them back.
+//!
 //! A run directory holds:
 //!
 //! ```text
@@ -45,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{input_tensors, FadeModel, ModelConfig};
 use crate::synthetic::{self, SyntheticConfig};
-use crate::windows::{descriptor_distance, DescriptorScaler, Example, Window, WindowConfig, WindowSampler, DESC_DIM};
+use crate::windows::{descriptor_distance, DescriptorScaler, Example, SplitMix64, Window, WindowConfig, WindowSampler, DESC_DIM};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -84,6 +90,14 @@ pub struct TrainConfig {
     pub shards: usize,
     /// Synthetic fade curves mixed into the windows (see [`crate::synthetic`]); off by default.
     pub synthetic: SyntheticConfig,
+    /// Chance that a window is *self-fed* ([`self_feed`]): its inputs after the context are the
+    /// model's own median forecast instead of the truth, as in a rollout's second pass, so the
+    /// model learns to continue from its own predictions (teacher forcing alone never shows it
+    /// them, and its errors compound there). 0: never.
+    pub self_feed_prob: f64,
+    /// First epoch (1-based) whose windows may be self-fed: the earlier ones train exactly as
+    /// without it, so a run can take it up from another run's checkpoint of that epoch.
+    pub self_feed_from_epoch: usize,
 }
 
 impl Default for TrainConfig {
@@ -108,6 +122,8 @@ impl Default for TrainConfig {
             scale_weighted_loss: true,
             shards: 2,
             synthetic: SyntheticConfig::default(),
+            self_feed_prob: 0.0,
+            self_feed_from_epoch: 1,
         }
     }
 }
@@ -118,6 +134,9 @@ impl TrainConfig {
     }
     /// The model's and the windows' checks.
     pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.self_feed_prob) {
+            return Err(format!("self_feed_prob must be between 0 and 1, got {}", self.self_feed_prob));
+        }
         self.model.validate()?;
         self.windows.validate()?;
         self.synthetic.validate()
@@ -306,6 +325,29 @@ pub fn make_shards(windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &
         .collect()
 }
 
+/// Self-feeds each example with chance `prob` (drawn from `rng`, in order): one forward pass of
+/// `model` (no gradients) over the chosen examples gives each one's median forecast from its last
+/// context position, which replaces the inputs after the context ([`Example::feed_back`]).
+pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, rng: &mut SplitMix64) {
+    let chosen: Vec<usize> = (0..examples.len()).filter(|_| rng.next_f64() < prob).collect();
+    if chosen.is_empty() {
+        return;
+    }
+    let cfg = &model.config;
+    let rows: Vec<Example> = chosen.iter().map(|&i| examples[i].clone()).collect();
+    let batch = make_batch(&rows, cfg, &Device::flex());
+    let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
+    let [_, n, mp, q] = out.dims();
+    let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
+    let median = cfg.median_index();
+    for (row, &i) in chosen.iter().enumerate() {
+        let t = examples[i].first;
+        let at = |j: usize| values[((row * n + t) * mp + j) * q + median];
+        let forecast: Vec<f32> = (0..mp).map(at).collect();
+        examples[i].feed_back(&forecast, cfg.patch_len);
+    }
+}
+
 /// What the shards' losses are normalised by: the whole batch's forecast weight and anchors, so
 /// that the shards' losses (and so their gradients) add up to the batch's.
 struct BatchTotals {
@@ -417,6 +459,8 @@ pub struct Trainer {
     pub global_step: usize,
     /// Learning rate of the last step.
     pub lr: f64,
+    /// Chance that a window of the next steps is self-fed ([`self_feed`]); 0 in finetuning.
+    pub self_feed_prob: f64,
 }
 
 impl Trainer {
@@ -425,13 +469,19 @@ impl Trainer {
             .with_weight_decay(cfg.weight_decay)
             .with_grad_clipping(Some(GradientClippingConfig::Norm(cfg.grad_clip_norm)))
             .init();
-        Ok(Self { optim, schedule: lr_schedule(cfg)?, device, global_step: 0, lr: cfg.lr })
+        Ok(Self { optim, schedule: lr_schedule(cfg)?, device, global_step: 0, lr: cfg.lr, self_feed_prob: 0.0 })
     }
 
     /// One step on `windows`: forward, loss, backward (by shards, in parallel), AdamW update.
     /// With a descriptor `scaler` (and λ > 0) the contrastive term is added.
     pub fn step(&mut self, model: FadeModel, windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &TrainConfig) -> (FadeModel, StepLoss) {
-        let shards = make_shards(windows, scaler, cfg);
+        let mut shards = make_shards(windows, scaler, cfg);
+        if self.self_feed_prob > 0.0 {
+            // Its own generator, seeded by the step, so the window draws are untouched.
+            let mut rng = SplitMix64::new(epoch_seed(cfg.seed ^ 0x5E1F, self.global_step));
+            let mut examples: Vec<&mut Example> = shards.iter_mut().flat_map(|s| s.examples.iter_mut()).collect();
+            self_feed(&model.valid(), &mut examples, self.self_feed_prob, &mut rng);
+        }
         let (grads, loss) = shard_gradients(&model, &shards, cfg, &self.device);
         let lr = self.schedule.step();
         self.lr = lr.base();
@@ -661,6 +711,7 @@ pub fn train(
     let steps = cfg.steps_per_epoch();
     for epoch in first_epoch..=cfg.epochs {
         let started = Instant::now();
+        trainer.self_feed_prob = if epoch >= cfg.self_feed_from_epoch { cfg.self_feed_prob } else { 0.0 };
         let windows = sampler.sample_many(steps * cfg.batch_size, epoch_seed(cfg.seed, epoch));
         let mut sums = [0.0f64; 3];
         for (step, chunk) in windows.chunks(cfg.batch_size).enumerate() {

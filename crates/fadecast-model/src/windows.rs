@@ -278,6 +278,9 @@ pub struct Example {
     pub first: usize,
     /// Patches each position predicts (M).
     pub horizons: usize,
+    /// The last position whose prediction is scored (`usize::MAX`: every one to the window's end);
+    /// see [`Example::feed_back`].
+    pub last: usize,
     /// The loss weight of each scored position: the normalisation scale, so that the loss is
     /// measured in SOH (as the evaluator measures it), not in units of each window's own spread —
     /// otherwise a flat early-life context (scale at its floor) turns a small SOH error into a
@@ -289,7 +292,7 @@ impl Example {
     /// Whether position `t`'s prediction `h` patches ahead (0: the next patch) is scored: `t` is
     /// past the context and inside the window, and so is the patch it predicts.
     pub fn is_scored(&self, t: usize, h: usize) -> bool {
-        t >= self.first && t + h < self.valid
+        t >= self.first && t <= self.last && t + h < self.valid
     }
 
     /// The loss weight of every (position, patch ahead) prediction for `positions` positions,
@@ -301,7 +304,21 @@ impl Example {
 
     /// How many (position, patch ahead) predictions are scored.
     pub fn scored(&self) -> usize {
-        (self.first..self.valid).map(|t| (self.valid - t).min(self.horizons)).sum()
+        (self.first..self.valid.min(self.last.saturating_add(1))).map(|t| (self.valid - t).min(self.horizons)).sum()
+    }
+
+    /// Replaces the inputs after the context with `median` ([M·P] normalised: the model's own
+    /// median forecast from the last context position, what a rollout feeds back) and scores only
+    /// the positions up to the last replaced one; the targets stay the truth. Later positions would
+    /// read true patches after predicted ones, which no rollout does, so they are not scored.
+    pub fn feed_back(&mut self, median: &[f32], patch_len: usize) {
+        let p = patch_len;
+        let end = (self.first + self.horizons).min(self.valid - 1);
+        for t in self.first + 1..=end {
+            let h = t - self.first - 1;
+            self.input[t * p..(t + 1) * p].copy_from_slice(&median[h * p..(h + 1) * p]);
+        }
+        self.last = end;
     }
 }
 
@@ -330,7 +347,7 @@ impl Window {
         let side = (0..n)
             .map(|t| side_channels(self.spacing, &norm, cfg.age_channel.then(|| self.start_cycle + (t * p) as f64 * self.spacing)))
             .collect();
-        Example { input, side, target, valid, first: k - 1, horizons: m, weight: norm.scale as f32 }
+        Example { input, side, target, valid, first: k - 1, horizons: m, last: usize::MAX, weight: norm.scale as f32 }
     }
 }
 

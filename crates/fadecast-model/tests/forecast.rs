@@ -197,6 +197,37 @@ fn a_training_window_targets_the_next_m_patches_of_each_position_inside_the_wind
 }
 
 #[test]
+fn a_self_fed_window_reads_the_fed_median_after_its_context_and_scores_only_up_to_it() {
+    let _serial = common::seeded();
+    let cfg = ModelConfig { output_patches: 2, ..common::tiny_model() };
+    let (p, m) = (cfg.patch_len, cfg.output_patches);
+    let cells = common::synthetic_cells(2, 120);
+    let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default());
+    let windows: Vec<_> = sampler.sample_many(64, 5).into_iter().filter(|w| w.context_patches + m + 1 < w.n_patches - 1).collect();
+    assert!(!windows.is_empty(), "some windows reach past the fed patches");
+    for w in windows {
+        let plain = w.example(&cfg);
+        let mut fed = plain.clone();
+        let median: Vec<f32> = (0..m * p).map(|j| 10.0 + j as f32).collect();
+        fed.feed_back(&median, p);
+        let first = plain.first;
+        // The context is untouched; the next M patches are the fed median, in order.
+        assert_eq!(fed.input[..(first + 1) * p], plain.input[..(first + 1) * p]);
+        assert_eq!(fed.input[(first + 1) * p..(first + 1 + m) * p], median[..]);
+        assert_eq!(fed.target, plain.target, "the targets stay the truth");
+        assert_eq!(fed.last, first + m);
+        for t in 0..plain.valid {
+            for h in 0..m {
+                assert_eq!(fed.is_scored(t, h), plain.is_scored(t, h) && t <= first + m, "position {t}, {h} ahead");
+            }
+        }
+        let scored = (0..plain.valid).flat_map(|t| (0..m).map(move |h| (t, h))).filter(|&(t, h)| fed.is_scored(t, h)).count();
+        assert_eq!(fed.scored(), scored);
+        assert!(fed.scored() < plain.scored(), "positions after the fed patches are no longer scored");
+    }
+}
+
+#[test]
 fn saved_and_reloaded_weights_forecast_identically() {
     let _serial = common::seeded();
     let dir = tempfile::tempdir().unwrap();
@@ -482,7 +513,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     // The shipped recipe's file is what its training config implies, with the interval scale
     // chosen on the val split (scripts/calibrate_intervals.sh) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-long.json")).unwrap()).unwrap();
+    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
     assert_eq!(ForecastConfig { interval_scale: shipped.interval_scale, ..ForecastConfig::matching(&train.windows) }, shipped);
 }

@@ -6,7 +6,7 @@ mod common;
 use burn::tensor::Device;
 use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forecaster};
 use fadecast_model::lora::{self, LoraConfig};
-use fadecast_model::train::{train, Trainer};
+use fadecast_model::train::{train, TrainConfig, Trainer};
 use fadecast_model::windows::{DescriptorScaler, WindowSampler};
 
 #[test]
@@ -62,6 +62,38 @@ fn a_resumed_run_ends_with_the_same_weights() {
     // A changed config may not resume into the old run.
     let other = fadecast_model::train::TrainConfig { lr: 1e-2, ..cfg };
     assert!(train(&cells, &[], &other, killed.path(), true, |_| {}).is_err());
+}
+
+#[test]
+fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() {
+    let _serial = common::seeded();
+    let cells = common::synthetic_cells(3, 200);
+    let plain = common::tiny_train(3);
+    let fed = TrainConfig { self_feed_prob: 0.5, self_feed_from_epoch: 3, ..plain.clone() };
+    let weights = |dir: &std::path::Path| {
+        let m = load_weights(&plain.model, &dir.join("model.safetensors"), &Device::flex()).unwrap();
+        common::snapshot(&m)
+    };
+
+    let straight = tempfile::tempdir().unwrap();
+    train(&cells, &[], &fed, straight.path(), false, |_| {}).unwrap();
+    let without = tempfile::tempdir().unwrap();
+    train(&cells, &[], &plain, without.path(), false, |_| {}).unwrap();
+    assert!(weights(straight.path()) != weights(without.path()), "self-feeding changed the last epoch");
+
+    // The run without it, cut back to epoch 2 and continued with the self-fed config: what the
+    // self-fed run trains from scratch, bit for bit (epochs 1–2 never read the new fields).
+    std::fs::remove_dir_all(without.path().join("checkpoints/epoch-0003")).unwrap();
+    std::fs::write(without.path().join("config.json"), serde_json::to_string(&fed).unwrap()).unwrap();
+    train(&cells, &[], &fed, without.path(), true, |_| {}).unwrap();
+    assert!(weights(straight.path()) == weights(without.path()), "continued run differs from the self-fed one");
+}
+
+#[test]
+fn a_self_feed_chance_outside_zero_to_one_is_a_config_error() {
+    let cfg = TrainConfig { self_feed_prob: 1.5, ..common::tiny_train(1) };
+    let err = cfg.validate().unwrap_err();
+    assert!(err.contains("self_feed_prob"), "{err}");
 }
 
 #[test]

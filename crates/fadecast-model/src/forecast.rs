@@ -15,7 +15,7 @@
 //!    long), or at `max_rollout_patches`. A path that fills the model's context window is
 //!    re-anchored on its latest patches. SOH is floored at 0.
 //! 4. The paths are read at the requested cycles: at each cycle the paths' values in increasing
-//!    order, widened about the middle one by `interval_scale` (calibrated on val). End of life is
+//!    order, widened or narrowed about the middle one by `interval_scale` (calibrated on val). End of life is
 //!    where those quantiles, read along the grid, first cross the threshold: the median gives the
 //!    point, the lowest and highest the interval (earliest, latest).
 //!
@@ -74,7 +74,7 @@ pub struct ForecastConfig {
     pub whole_history_patches: usize,
     /// The forecast quantiles' distance from the median is multiplied by this (1 = the model's
     /// own quantiles): a post-hoc calibration of the p10–p90 band, chosen on the val split, that
-    /// leaves the median and the rollout alone. The end-of-life interval is where the widened band
+    /// leaves the median and the rollout alone. The end-of-life interval is where the scaled band
     /// crosses the threshold, as the evaluator reads it.
     pub interval_scale: f64,
 }

@@ -15,9 +15,9 @@
 //!    long), or at `max_rollout_patches`. A path that fills the model's context window is
 //!    re-anchored on its latest patches. SOH is floored at 0.
 //! 4. The paths are read at the requested cycles: at each cycle the paths' values in increasing
-//!    order, widened or narrowed about the middle one by `interval_scale` (calibrated on val). End of life is
-//!    where those quantiles, read along the grid, first cross the threshold: the median gives the
-//!    point, the lowest and highest the interval (earliest, latest).
+//!    order, widened or narrowed about the middle one by `interval_scale` (calibrated on val).
+//!    End of life is where those quantiles, read along the grid, first cross the threshold: the
+//!    median gives the point, the lowest and highest the interval (earliest, latest).
 //!
 //! An *ensemble* (several members trained alike from different seeds, as a deep ensemble) rolls
 //! each member out on the same grid, to the same length, and combines them point by point before

@@ -39,8 +39,9 @@ done
 
 # 2. Ablations: (a) the full recipe, (b) without the contrastive term, (c) one dataset alone — one
 # run each, same config (configs/train-default.json) and seed. The shipped ensemble's members are
-# that recipe trained twice as long from three seeds (configs/train-long.json), which a single
-# 20-epoch run against the two others isolates as an ensemble would not.
+# that recipe trained twice as long, the last quarter self-fed, from three seeds
+# (configs/train-self-fed.json), which a single 20-epoch run against the two others isolates as an
+# ensemble would not.
 full=runs/seed-42 full_label=universal:seed-42
 # A finished run (its weights written) is left as it is; a killed one continues (--resume), a
 # missing one starts.
@@ -92,7 +93,8 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo "# 2. Ablations (early task)"
   echo
   echo "(a) \`$full_label\`: the default config (\`configs/train-default.json\`, 20 epochs, seed 42; the shipped"
-  echo "ensemble's members are this recipe trained for 40 epochs, \`configs/train-long.json\`, from three seeds);"
+  echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed, \`configs/train-self-fed.json\`,"
+  echo "from three seeds);"
   echo "(b) \`universal:no-contrastive\`: the same config with contrastive_weight 0; (c) \`universal:only-<D>\`:"
   echo "the same config and architecture trained on dataset D's train cells alone, scored on D's test cells only."
   echo

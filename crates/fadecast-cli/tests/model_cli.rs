@@ -116,7 +116,7 @@ fn an_ensemble_of_two_seeds_evaluates_forecasts_and_finetunes_as_one() {
 
     let ev = tmp.path().join("eval");
     run_ok(&["eval", "--corpus", &s(&corpus), "--split-file", &s(&split), "--model", &s(&ens), "--out", &s(&ev)]);
-    assert_eq!(json(&ev.join("metrics.json"))["model_settings"], "interval_scale 1, ensemble of 2");
+    assert_eq!(json(&ev.join("metrics.json"))["model_settings"], "interval_scale 1, disagreement_weight 1, ensemble of 2");
 
     let csv = tmp.path().join("mine.csv");
     write_user_csv(&csv, 120);
@@ -126,6 +126,20 @@ fn an_ensemble_of_two_seeds_evaluates_forecasts_and_finetunes_as_one() {
     };
     let f = forecast(&[]);
     assert_eq!(f["cells"].as_array().unwrap().len(), 2);
+    // --disagreement-weight widens the band by the members' disagreement, never moves the median.
+    let rows = |f: &Value| -> Vec<[f64; 3]> {
+        let t = f["cells"][0]["trajectory"].as_array().unwrap();
+        t.iter().filter(|r| r["p10"].is_number()).map(|r| ["p10", "p50", "p90"].map(|k| r[k].as_f64().unwrap())).collect()
+    };
+    let (own, wide) = (rows(&forecast(&["--disagreement-weight", "0", "--horizon", "200"])), rows(&forecast(&["--disagreement-weight", "25", "--horizon", "200"])));
+    assert!(!own.is_empty());
+    for ([lo, mid, hi], [wlo, wmid, whi]) in own.iter().zip(&wide) {
+        assert!((mid - wmid).abs() < 1e-12 && wlo <= lo && whi >= hi, "{lo} {mid} {hi} vs {wlo} {wmid} {whi}");
+    }
+    assert!(own.iter().zip(&wide).any(|(o, w)| w[2] - w[0] > o[2] - o[0] + 1e-6), "two seeds disagree somewhere");
+    let out = fadecast().args(["forecast", "--input", &s(&csv), "--model", &s(&ens), "--disagreement-weight=-1"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--disagreement-weight: disagreement_weight must be a number at least 0, got -1"), "{err}");
     // Adapters for an ensemble: one set per member, in a folder named as the member.
     let adapter = tmp.path().join("adapter");
     run_ok(&["finetune", "--base", &s(&ens), "--data", &s(&csv), "--out", &s(&adapter), "--epochs", "1", "--rank", "2"]);
@@ -235,8 +249,9 @@ fn interval_scale_widens_the_forecast_bands_and_a_bad_one_is_refused() {
     let ev = tmp.path().join("eval");
     let out = fadecast().args(["eval", "--data"]).arg(&csv).arg("--out").arg(&ev).args(["--interval-scale", "2.5"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let weight = json(&shipped_dir.join("forecast.json"))["disagreement_weight"].as_f64().unwrap_or(1.0);
     let settings = match members {
-        Some(k) => format!("interval_scale 2.5, ensemble of {k}"),
+        Some(k) => format!("interval_scale 2.5, disagreement_weight {weight}, ensemble of {k}"),
         None => "interval_scale 2.5".to_string(),
     };
     assert_eq!(json(&ev.join("metrics.json"))["model_settings"], settings.as_str());

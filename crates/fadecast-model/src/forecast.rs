@@ -22,8 +22,9 @@
 //! An *ensemble* (several members trained alike from different seeds, as a deep ensemble) rolls
 //! each member out on the same grid, to the same length, and combines them point by point before
 //! step 4 ([`combine_bands`]): the median is the members' mean median, and each other quantile
-//! lies as far from it as the members' own quantiles do on average *plus* their disagreement, so
-//! the band widens where the members disagree (typically far from the data they were trained on).
+//! lies as far from it as the members' own quantiles do on average *plus* their disagreement
+//! (weighted by `disagreement_weight`), so the band widens where the members disagree —
+//! typically far from the data they were trained on.
 
 use std::path::Path;
 
@@ -77,6 +78,12 @@ pub struct ForecastConfig {
     /// leaves the median and the rollout alone. The end-of-life interval is where the scaled band
     /// crosses the threshold, as the evaluator reads it.
     pub interval_scale: f64,
+    /// An ensemble's band: the weight of the variance of the members' medians beside their own
+    /// spread ([`combine_bands`]). 1 is the law of total variance of their mixture; a handful of
+    /// members trained alike understate how far a new dataset can lie from all of them, so a
+    /// larger weight, calibrated on datasets held out of training, widens the band where they
+    /// disagree and barely where they agree. Ignored by a single model.
+    pub disagreement_weight: f64,
 }
 
 impl Default for ForecastConfig {
@@ -92,6 +99,7 @@ impl Default for ForecastConfig {
             refine_short_context: false,
             whole_history_patches: 0,
             interval_scale: 1.0,
+            disagreement_weight: 1.0,
         }
     }
 }
@@ -115,6 +123,9 @@ impl ForecastConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(self.interval_scale.is_finite() && self.interval_scale > 0.0) {
             return Err(format!("interval_scale must be a positive number, got {}", self.interval_scale));
+        }
+        if !(self.disagreement_weight.is_finite() && self.disagreement_weight >= 0.0) {
+            return Err(format!("disagreement_weight must be a number at least 0, got {}", self.disagreement_weight));
         }
         Ok(())
     }
@@ -293,7 +304,8 @@ impl Forecaster {
         for (i, members) in batches.into_iter().flatten() {
             slots[i] = Some(members);
         }
-        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out")).finish()).collect()
+        let weight = self.config.disagreement_weight;
+        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out"), weight).finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -610,9 +622,11 @@ impl Rollout {
         first_crossing(&[x0, self.grid[k]], &[y0, self.band_at(k)[level]], self.eol_threshold)
     }
 
-    /// An ensemble's rollouts of one cell (rolled out in lockstep, so on one grid) as one: the paths are [`combine_bands`] of the members' ordered, unwidened quantiles, and the
-    /// end-of-life crossings are found anew on them. One rollout is returned as it is.
-    fn combine(mut members: Vec<Rollout>) -> Rollout {
+    /// An ensemble's rollouts of one cell (rolled out in lockstep, so on one grid) as one: the
+    /// paths are [`combine_bands`] of the members' ordered, unwidened quantiles (their
+    /// disagreement weighted by `disagreement_weight`), and the end-of-life crossings are found
+    /// anew on them. One rollout is returned as it is.
+    fn combine(mut members: Vec<Rollout>, disagreement_weight: f64) -> Rollout {
         if members.len() == 1 {
             return members.pop().expect("one member");
         }
@@ -630,7 +644,7 @@ impl Rollout {
                     band
                 })
                 .collect();
-            for (path, v) in paths.iter_mut().zip(combine_bands(&bands, &levels, median)) {
+            for (path, v) in paths.iter_mut().zip(combine_bands(&bands, &levels, median, disagreement_weight)) {
                 path.push(v);
             }
         }
@@ -726,13 +740,14 @@ fn order_and_widen(column: &mut [f64], median: usize, scale: f64) {
 }
 
 /// Several members' quantiles at one point (each band ordered, one value per level) as one band:
-/// the median is the members' mean median μ; level ℓ lies at μ ± √(mean d² + z_ℓ²·var), where d is
-/// each member's own distance from its median at ℓ, var the variance of the members' medians and
-/// z_ℓ the standard normal quantile of ℓ — the law of total variance for a mixture, per side.
-pub fn combine_bands(bands: &[Vec<f64>], levels: &[f64], median: usize) -> Vec<f64> {
+/// the median is the members' mean median μ; level ℓ lies at μ ± √(mean d² + w·z_ℓ²·var), where d
+/// is each member's own distance from its median at ℓ, var the variance of the members' medians,
+/// z_ℓ the standard normal quantile of ℓ and w the disagreement weight. With w = 1 it is the law
+/// of total variance for a mixture, per side.
+pub fn combine_bands(bands: &[Vec<f64>], levels: &[f64], median: usize, disagreement_weight: f64) -> Vec<f64> {
     let k = bands.len() as f64;
     let mu = bands.iter().map(|b| b[median]).sum::<f64>() / k;
-    let var = bands.iter().map(|b| (b[median] - mu).powi(2)).sum::<f64>() / k;
+    let var = disagreement_weight * bands.iter().map(|b| (b[median] - mu).powi(2)).sum::<f64>() / k;
     (0..levels.len())
         .map(|l| {
             if l == median {
@@ -788,7 +803,7 @@ impl fadecast::eval::Forecaster for Forecaster {
     fn settings(&self) -> String {
         match self.models.len() {
             1 => format!("interval_scale {}", self.config.interval_scale),
-            k => format!("interval_scale {}, ensemble of {k}", self.config.interval_scale),
+            k => format!("interval_scale {}, disagreement_weight {}, ensemble of {k}", self.config.interval_scale, self.config.disagreement_weight),
         }
     }
 

@@ -24,17 +24,40 @@ fn combined_bands_keep_agreeing_members_band_and_widen_by_their_disagreement() {
     assert_eq!(normal_quantile(0.5), 0.0);
     let levels = [0.1, 0.5, 0.9];
     let band = vec![0.90, 0.93, 0.95];
-    let same = combine_bands(&[band.clone(), band.clone(), band.clone()], &levels, 1);
+    let same = combine_bands(&[band.clone(), band.clone(), band.clone()], &levels, 1, 1.0);
     for (c, b) in same.iter().zip(&band) {
         assert!((c - b).abs() < 1e-12, "{same:?} vs {band:?}");
     }
     // Two members with the same own spread, medians 0.02 apart: the median is their mean, and
     // each side is √(own² + z²·var) from it.
-    let combined = combine_bands(&[vec![0.90, 0.92, 0.93], vec![0.92, 0.94, 0.95]], &levels, 1);
+    let combined = combine_bands(&[vec![0.90, 0.92, 0.93], vec![0.92, 0.94, 0.95]], &levels, 1, 1.0);
     let z = normal_quantile(0.9);
     assert!((combined[1] - 0.93).abs() < 1e-12);
     assert!((combined[0] - (0.93 - (0.02f64.powi(2) + z * z * 0.01f64.powi(2)).sqrt())).abs() < 1e-12, "{combined:?}");
     assert!((combined[2] - (0.93 + (0.01f64.powi(2) + z * z * 0.01f64.powi(2)).sqrt())).abs() < 1e-12, "{combined:?}");
+}
+
+#[test]
+fn the_disagreement_weight_widens_the_band_only_where_members_disagree() {
+    let levels = [0.1, 0.5, 0.9];
+    let band = vec![0.90, 0.93, 0.95];
+    // Members that agree: their own band, whatever the weight.
+    let same = combine_bands(&[band.clone(), band.clone()], &levels, 1, 16.0);
+    for (c, b) in same.iter().zip(&band) {
+        assert!((c - b).abs() < 1e-12, "{same:?} vs {band:?}");
+    }
+    // Members whose medians are 0.02 apart: the variance of their medians (0.01²) counts w times.
+    let members = [vec![0.90, 0.92, 0.93], vec![0.92, 0.94, 0.95]];
+    let z = normal_quantile(0.9);
+    for w in [0.0, 1.0, 16.0] {
+        let combined = combine_bands(&members, &levels, 1, w);
+        assert!((combined[1] - 0.93).abs() < 1e-12, "the median never moves: {combined:?}");
+        let lower = 0.93 - (0.02f64.powi(2) + w * z * z * 0.01f64.powi(2)).sqrt();
+        let upper = 0.93 + (0.01f64.powi(2) + w * z * z * 0.01f64.powi(2)).sqrt();
+        assert!((combined[0] - lower).abs() < 1e-12 && (combined[2] - upper).abs() < 1e-12, "w {w}: {combined:?}");
+    }
+    let bad = ForecastConfig { disagreement_weight: -1.0, ..ForecastConfig::default() };
+    assert!(bad.validate().unwrap_err().contains("disagreement_weight"));
 }
 
 #[test]

@@ -510,12 +510,13 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     assert_eq!((f.checkup_subdivide, f.strides.clone()), (2, vec![1, 3]));
     assert!(f.refine_short_context);
     assert_eq!(f.whole_history_patches, 5);
-    // The shipped recipe's file is what its training config implies, with the interval scale
-    // chosen on the val split (scripts/calibrate_intervals.sh) on top.
+    // The shipped recipe's file is what its training config implies, with the band's calibration
+    // (interval scale and disagreement weight, scripts/calibrate_intervals.sh) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
-    assert_eq!(ForecastConfig { interval_scale: shipped.interval_scale, ..ForecastConfig::matching(&train.windows) }, shipped);
+    let calibrated = ForecastConfig { interval_scale: shipped.interval_scale, disagreement_weight: shipped.disagreement_weight, ..ForecastConfig::matching(&train.windows) };
+    assert_eq!(calibrated, shipped);
 }
 
 #[test]

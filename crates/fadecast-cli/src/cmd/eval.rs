@@ -38,11 +38,9 @@ pub struct Args {
     /// trained on are left out of the score.
     #[arg(long, value_name = "ADAPTER_DIR")]
     adapter: Option<PathBuf>,
-    /// Universal model only: widen (>1) or narrow (<1) its p10–p90 bands about the median by this
-    /// factor instead of the model's own calibrated one (`interval_scale` in its forecast.json);
-    /// `scripts/calibrate_intervals.sh` scores a few on the val split to choose it.
-    #[arg(long, value_name = "FACTOR")]
-    interval_scale: Option<f64>,
+    // Universal model only (`scripts/calibrate_intervals.sh` scores a few to choose them).
+    #[command(flatten)]
+    bands: super::model::BandArgs,
     /// Score only these datasets (repeatable).
     #[arg(long, value_name = "NAME")]
     dataset: Vec<String>,
@@ -162,8 +160,8 @@ fn score(a: Args) -> anyhow::Result<()> {
     if a.adapter.is_some() && !universal {
         bail!("--adapter applies to the universal model only, not to the baseline `{model}`");
     }
-    if a.interval_scale.is_some() && !universal {
-        bail!("--interval-scale applies to the universal model only, not to the baseline `{model}`");
+    if a.bands.any() && !universal {
+        bail!("--interval-scale and --disagreement-weight apply to the universal model only, not to the baseline `{model}`");
     }
     let mut excluded = exclusion_keys(a.exclude_cells.as_deref())?;
     if let Some(dir) = &a.adapter {
@@ -184,7 +182,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     let probe = Perturbation { soh_shift: a.shift_soh, cycle_scale: a.scale_cycles };
     probe.validate().map_err(anyhow::Error::msg).context("--shift-soh / --scale-cycles")?;
     let forecaster: Box<dyn fadecast::eval::Forecaster> = if universal {
-        Box::new(super::model::load(model, a.adapter.as_deref(), fadecast::eval::tasks::EOL_THRESHOLD, a.interval_scale)?)
+        Box::new(super::model::load(model, a.adapter.as_deref(), fadecast::eval::tasks::EOL_THRESHOLD, a.bands)?)
     } else {
         tracing::info!("fitting {model}");
         baselines::build(model, train.as_ref()).map_err(anyhow::Error::msg)?

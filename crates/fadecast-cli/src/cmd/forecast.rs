@@ -20,7 +20,9 @@ its calibrated interval scale (--interval-scale to choose another), and the roll
 the whole band has crossed the end-of-life threshold, or the median has and the rollout is three
 times its remaining life long, or the model's longest rollout is reached. The shipped model is
 an ensemble of three: each member rolls out so (all as far as the longest), the median is theirs
-averaged, and the band holds their own bands and their disagreement. EOL is where the median
+averaged, and the band holds their own bands and their disagreement (weighted by the model's
+calibrated disagreement weight, --disagreement-weight to choose another: members disagree most
+on cells unlike their training data, so that is where the band widens). EOL is where the median
 crosses the threshold; its interval, where the band's edges do. RUL = EOL − origin. Bounds never
 reached are null (JSON) or '>N'.
 
@@ -49,10 +51,8 @@ pub struct Args {
     /// End of life: SOH at or below this (fraction of the reference capacity).
     #[arg(long, default_value_t = 0.8)]
     eol_threshold: f64,
-    /// Widen (>1) or narrow (<1) the p10–p90 bands about the median by this factor (default: the
-    /// model's own, chosen on the val split so they cover 80 % there; see models/README.md).
-    #[arg(long, value_name = "FACTOR")]
-    interval_scale: Option<f64>,
+    #[command(flatten)]
+    bands: super::model::BandArgs,
     /// Forecast at least this many cycles past the origin (default: until end of life).
     #[arg(long, value_name = "CYCLES")]
     horizon: Option<f64>,
@@ -89,7 +89,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "auto" => None,
         f => Some(f.parse().map_err(anyhow::Error::msg)?),
     };
-    let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold, a.interval_scale)?;
+    let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold, a.bands)?;
     let cells = super::model::load_cells(&a.input, format, &a.map)?;
 
     // Forecast in batches (so the progress bar moves), each batched across cells by the model.

@@ -60,10 +60,31 @@ pub fn resolve(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// The rollout settings saved beside the weights (`forecast.json`, chosen on the val split when
-/// the model was shipped), else the defaults; the caller's end-of-life threshold always wins, and
-/// so does its interval scale (`--interval-scale`) when given.
-pub fn forecast_config(dir: &Path, eol_threshold: f64, interval_scale: Option<f64>) -> anyhow::Result<ForecastConfig> {
+/// `--interval-scale` and `--disagreement-weight`: the band's calibration, instead of the model's
+/// own (its forecast.json). Shared by `forecast` and `eval`.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct BandArgs {
+    /// Widen (>1) or narrow (<1) the p10–p90 bands about the median by this factor (default: the
+    /// model's own `interval_scale`, chosen with `scripts/calibrate_intervals.sh`; see
+    /// models/README.md).
+    #[arg(long, value_name = "FACTOR")]
+    pub interval_scale: Option<f64>,
+    /// Ensembles: how much the members' disagreement widens the band (default: the model's own
+    /// `disagreement_weight`; 1 = the variance of their mixture, 0 = their own bands alone).
+    #[arg(long, value_name = "WEIGHT")]
+    pub disagreement_weight: Option<f64>,
+}
+
+impl BandArgs {
+    pub fn any(&self) -> bool {
+        self.interval_scale.is_some() || self.disagreement_weight.is_some()
+    }
+}
+
+/// The rollout settings saved beside the weights (`forecast.json`, calibrated when the model was
+/// shipped), else the defaults; the caller's end-of-life threshold always wins, and so do its
+/// band settings (`--interval-scale`, `--disagreement-weight`) when given.
+pub fn forecast_config(dir: &Path, eol_threshold: f64, bands: BandArgs) -> anyhow::Result<ForecastConfig> {
     let path = dir.join("forecast.json");
     let mut config: ForecastConfig = match std::fs::read_to_string(&path) {
         Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: not a forecast config", path.display()))?,
@@ -72,17 +93,21 @@ pub fn forecast_config(dir: &Path, eol_threshold: f64, interval_scale: Option<f6
     };
     config.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     config.eol_threshold = eol_threshold;
-    if let Some(scale) = interval_scale {
+    if let Some(scale) = bands.interval_scale {
         config.interval_scale = scale;
         config.validate().map_err(anyhow::Error::msg).context("--interval-scale")?;
+    }
+    if let Some(weight) = bands.disagreement_weight {
+        config.disagreement_weight = weight;
+        config.validate().map_err(anyhow::Error::msg).context("--disagreement-weight")?;
     }
     Ok(config)
 }
 
 /// Loads `--model NAME` with `--adapter DIR` applied when given, ready to forecast.
-pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64, interval_scale: Option<f64>) -> anyhow::Result<Forecaster> {
+pub fn load(name: &str, adapter: Option<&Path>, eol_threshold: f64, bands: BandArgs) -> anyhow::Result<Forecaster> {
     let dir = resolve(name)?;
-    let config = forecast_config(&dir, eol_threshold, interval_scale)?;
+    let config = forecast_config(&dir, eol_threshold, bands)?;
     let forecaster = match adapter {
         None => Forecaster::load(&dir, config).map_err(anyhow::Error::msg)?,
         Some(a) => {

@@ -36,11 +36,14 @@ pub struct SyntheticConfig {
     pub share: f64,
     /// Synthetic cells generated (from the run's seed, so a run always sees the same ones).
     pub cells: usize,
+    /// First epoch (1-based) whose windows include them: the earlier ones train exactly as
+    /// without them, so a run can take them up from another run's checkpoint of that epoch.
+    pub from_epoch: usize,
 }
 
 impl Default for SyntheticConfig {
     fn default() -> Self {
-        Self { share: 0.0, cells: 512 }
+        Self { share: 0.0, cells: 512, from_epoch: 1 }
     }
 }
 

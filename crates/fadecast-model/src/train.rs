@@ -662,6 +662,13 @@ pub fn train(
         return Err(TrainError::Data("no training cell is long enough for two patches".into()));
     }
     let scaler = DescriptorScaler::fit(&sampler.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+    // Before `synthetic.from_epoch`, the corpus alone, drawn and scaled exactly as a run without
+    // synthetic cells (whose checkpoint such a run may continue).
+    let corpus_only = (cfg.synthetic.share > 0.0 && cfg.synthetic.from_epoch > 1).then(|| {
+        let s = WindowSampler::new(train, &cfg.model, &cfg.windows);
+        let scaler = DescriptorScaler::fit(&s.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+        (s, scaler)
+    });
     let val_windows = {
         let vs = WindowSampler::new(val, &cfg.model, &cfg.windows);
         if vs.is_empty() || cfg.val_windows == 0 { Vec::new() } else { vs.sample_many(cfg.val_windows, cfg.seed ^ 0x7A1) }
@@ -712,10 +719,14 @@ pub fn train(
     for epoch in first_epoch..=cfg.epochs {
         let started = Instant::now();
         trainer.self_feed_prob = if epoch >= cfg.self_feed_from_epoch { cfg.self_feed_prob } else { 0.0 };
+        let (sampler, scaler) = match &corpus_only {
+            Some((s, scaler)) if epoch < cfg.synthetic.from_epoch => (s, scaler),
+            _ => (&sampler, &scaler),
+        };
         let windows = sampler.sample_many(steps * cfg.batch_size, epoch_seed(cfg.seed, epoch));
         let mut sums = [0.0f64; 3];
         for (step, chunk) in windows.chunks(cfg.batch_size).enumerate() {
-            let (next, loss) = trainer.step(model, chunk, Some(&scaler), cfg);
+            let (next, loss) = trainer.step(model, chunk, Some(scaler), cfg);
             model = next;
             for (s, v) in sums.iter_mut().zip([loss.loss, loss.forecast_loss, loss.contrastive_loss]) {
                 *s += v;

@@ -9,12 +9,12 @@ use fadecast_model::windows::{WindowConfig, WindowSampler};
 
 #[test]
 fn synthetic_cells_are_reproducible_valid_and_varied() {
-    let cfg = SyntheticConfig { share: 0.25, cells: 200 };
+    let cfg = SyntheticConfig { share: 0.25, cells: 200, ..SyntheticConfig::default() };
     let cells = synthetic::cells(&cfg, 42);
     assert_eq!(cells.len(), 200);
     assert_eq!(cells, synthetic::cells(&cfg, 42), "the same seed gives the same cells");
     assert_ne!(cells, synthetic::cells(&cfg, 43), "another seed, other cells");
-    assert!(synthetic::cells(&SyntheticConfig { share: 0.0, cells: 200 }, 42).is_empty(), "share 0: none");
+    assert!(synthetic::cells(&SyntheticConfig { share: 0.0, cells: 200, ..SyntheticConfig::default() }, 42).is_empty(), "share 0: none");
 
     for c in &cells {
         assert_eq!(c.meta.dataset, synthetic::DATASET);
@@ -38,7 +38,7 @@ fn a_dataset_share_gives_the_synthetic_cells_that_share_of_the_windows() {
     let model = common::tiny_model();
     let mut cells = common::synthetic_cells(8, 300);
     cells[7].meta.dataset = "B".into();
-    cells.extend(synthetic::cells(&SyntheticConfig { share: 0.25, cells: 30 }, 7));
+    cells.extend(synthetic::cells(&SyntheticConfig { share: 0.25, cells: 30, ..SyntheticConfig::default() }, 7));
     let plain = WindowSampler::new(&cells, &model, &WindowConfig::default());
     let sampler = WindowSampler::new(&cells, &model, &WindowConfig::default()).with_dataset_share(synthetic::DATASET, 0.25);
     let (p0, p) = (plain.draw_probabilities(), sampler.draw_probabilities());
@@ -58,6 +58,6 @@ fn a_synthetic_share_of_one_or_more_is_a_config_error() {
     let mut cfg = TrainConfig::default();
     cfg.synthetic.share = 1.0;
     assert_eq!(cfg.validate().unwrap_err(), "synthetic.share must be in [0, 1), got 1");
-    cfg.synthetic = SyntheticConfig { share: 0.2, cells: 0 };
+    cfg.synthetic = SyntheticConfig { share: 0.2, cells: 0, ..SyntheticConfig::default() };
     assert!(cfg.validate().unwrap_err().contains("synthetic.cells"));
 }

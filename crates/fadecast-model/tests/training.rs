@@ -6,6 +6,7 @@ mod common;
 use burn::tensor::Device;
 use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forecaster};
 use fadecast_model::lora::{self, LoraConfig};
+use fadecast_model::synthetic::SyntheticConfig;
 use fadecast_model::train::{train, TrainConfig, Trainer};
 use fadecast_model::windows::{DescriptorScaler, WindowSampler};
 
@@ -87,6 +88,31 @@ fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() 
     std::fs::write(without.path().join("config.json"), serde_json::to_string(&fed).unwrap()).unwrap();
     train(&cells, &[], &fed, without.path(), true, |_| {}).unwrap();
     assert!(weights(straight.path()) == weights(without.path()), "continued run differs from the self-fed one");
+}
+
+#[test]
+fn synthetic_curves_from_a_later_epoch_continue_a_checkpoint_of_a_run_without_them() {
+    let _serial = common::seeded();
+    let cells = common::synthetic_cells(3, 200);
+    let plain = common::tiny_train(3);
+    let mixed = TrainConfig { synthetic: SyntheticConfig { share: 0.3, cells: 8, from_epoch: 3 }, ..plain.clone() };
+    let weights = |dir: &std::path::Path| {
+        let m = load_weights(&plain.model, &dir.join("model.safetensors"), &Device::flex()).unwrap();
+        common::snapshot(&m)
+    };
+
+    let straight = tempfile::tempdir().unwrap();
+    train(&cells, &[], &mixed, straight.path(), false, |_| {}).unwrap();
+    let without = tempfile::tempdir().unwrap();
+    train(&cells, &[], &plain, without.path(), false, |_| {}).unwrap();
+    assert!(weights(straight.path()) != weights(without.path()), "the synthetic curves changed the last epoch");
+
+    // The run without them, cut back to epoch 2 and continued with the mixed config: what the
+    // mixed run trains from scratch, bit for bit (epochs 1–2 draw and scale the corpus alone).
+    std::fs::remove_dir_all(without.path().join("checkpoints/epoch-0003")).unwrap();
+    std::fs::write(without.path().join("config.json"), serde_json::to_string(&mixed).unwrap()).unwrap();
+    train(&cells, &[], &mixed, without.path(), true, |_| {}).unwrap();
+    assert!(weights(straight.path()) == weights(without.path()), "continued run differs from the mixed one");
 }
 
 #[test]

@@ -65,54 +65,42 @@ fn a_resumed_run_ends_with_the_same_weights() {
     assert!(train(&cells, &[], &other, killed.path(), true, |_| {}).is_err());
 }
 
-#[test]
-fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() {
+/// A run of `plain` (3 epochs), cut back to epoch 2 and continued with `later` — which differs
+/// from it only from epoch 3 on — is what `later` trains from scratch, bit for bit; and `later`
+/// does change the last epoch.
+fn assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(plain: &TrainConfig, later: &TrainConfig) {
     let _serial = common::seeded();
     let cells = common::synthetic_cells(3, 200);
-    let plain = common::tiny_train(3);
-    let fed = TrainConfig { self_feed_prob: 0.5, self_feed_from_epoch: 3, ..plain.clone() };
     let weights = |dir: &std::path::Path| {
         let m = load_weights(&plain.model, &dir.join("model.safetensors"), &Device::flex()).unwrap();
         common::snapshot(&m)
     };
 
     let straight = tempfile::tempdir().unwrap();
-    train(&cells, &[], &fed, straight.path(), false, |_| {}).unwrap();
+    train(&cells, &[], later, straight.path(), false, |_| {}).unwrap();
     let without = tempfile::tempdir().unwrap();
-    train(&cells, &[], &plain, without.path(), false, |_| {}).unwrap();
-    assert!(weights(straight.path()) != weights(without.path()), "self-feeding changed the last epoch");
+    train(&cells, &[], plain, without.path(), false, |_| {}).unwrap();
+    assert!(weights(straight.path()) != weights(without.path()), "the change did not change the last epoch");
 
-    // The run without it, cut back to epoch 2 and continued with the self-fed config: what the
-    // self-fed run trains from scratch, bit for bit (epochs 1–2 never read the new fields).
     std::fs::remove_dir_all(without.path().join("checkpoints/epoch-0003")).unwrap();
-    std::fs::write(without.path().join("config.json"), serde_json::to_string(&fed).unwrap()).unwrap();
-    train(&cells, &[], &fed, without.path(), true, |_| {}).unwrap();
-    assert!(weights(straight.path()) == weights(without.path()), "continued run differs from the self-fed one");
+    std::fs::write(without.path().join("config.json"), serde_json::to_string(later).unwrap()).unwrap();
+    train(&cells, &[], later, without.path(), true, |_| {}).unwrap();
+    assert!(weights(straight.path()) == weights(without.path()), "the continued run differs from the one trained with the change");
+}
+
+#[test]
+fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() {
+    let plain = common::tiny_train(3);
+    let fed = TrainConfig { self_feed_prob: 0.5, self_feed_from_epoch: 3, ..plain.clone() };
+    assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &fed);
 }
 
 #[test]
 fn synthetic_curves_from_a_later_epoch_continue_a_checkpoint_of_a_run_without_them() {
-    let _serial = common::seeded();
-    let cells = common::synthetic_cells(3, 200);
+    // Epochs 1–2 draw and scale the corpus alone, as the run without them did.
     let plain = common::tiny_train(3);
     let mixed = TrainConfig { synthetic: SyntheticConfig { share: 0.3, cells: 8, from_epoch: 3 }, ..plain.clone() };
-    let weights = |dir: &std::path::Path| {
-        let m = load_weights(&plain.model, &dir.join("model.safetensors"), &Device::flex()).unwrap();
-        common::snapshot(&m)
-    };
-
-    let straight = tempfile::tempdir().unwrap();
-    train(&cells, &[], &mixed, straight.path(), false, |_| {}).unwrap();
-    let without = tempfile::tempdir().unwrap();
-    train(&cells, &[], &plain, without.path(), false, |_| {}).unwrap();
-    assert!(weights(straight.path()) != weights(without.path()), "the synthetic curves changed the last epoch");
-
-    // The run without them, cut back to epoch 2 and continued with the mixed config: what the
-    // mixed run trains from scratch, bit for bit (epochs 1–2 draw and scale the corpus alone).
-    std::fs::remove_dir_all(without.path().join("checkpoints/epoch-0003")).unwrap();
-    std::fs::write(without.path().join("config.json"), serde_json::to_string(&mixed).unwrap()).unwrap();
-    train(&cells, &[], &mixed, without.path(), true, |_| {}).unwrap();
-    assert!(weights(straight.path()) == weights(without.path()), "continued run differs from the mixed one");
+    assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &mixed);
 }
 
 #[test]

@@ -661,12 +661,13 @@ pub fn train(
     if sampler.is_empty() {
         return Err(TrainError::Data("no training cell is long enough for two patches".into()));
     }
-    let scaler = DescriptorScaler::fit(&sampler.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+    let fit_scaler = |s: &WindowSampler| DescriptorScaler::fit(&s.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+    let scaler = fit_scaler(&sampler);
     // Before `synthetic.from_epoch`, the corpus alone, drawn and scaled exactly as a run without
     // synthetic cells (whose checkpoint such a run may continue).
     let corpus_only = (cfg.synthetic.share > 0.0 && cfg.synthetic.from_epoch > 1).then(|| {
         let s = WindowSampler::new(train, &cfg.model, &cfg.windows);
-        let scaler = DescriptorScaler::fit(&s.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
+        let scaler = fit_scaler(&s);
         (s, scaler)
     });
     let val_windows = {

@@ -121,3 +121,37 @@ fn help_lists_the_formats() {
         .stdout(predicate::str::contains("--format"))
         .stdout(predicate::str::contains("--json"));
 }
+
+#[test]
+fn a_partial_last_cycle_is_left_out_with_a_warning_naming_file_cell_and_row() {
+    // The Maccor test stopped 30 % into cycle 89's discharge.
+    fadecast()
+        .arg("import")
+        .arg(fixture("maccor_txt/PredictionDiagnostics_000109_tztest.010"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 cycles;"))
+        .stdout(predicate::str::contains("1 partial cycle (89)"))
+        .stderr(predicate::str::contains("PredictionDiagnostics_000109_tztest.010, cell PredictionDiagnostics_000109_tztest"))
+        .stderr(predicate::str::contains("cycle 89 (row 1617)"));
+}
+
+#[test]
+fn a_partial_first_cycle_does_not_read_as_an_end_of_life_already_reached() {
+    // EC-Lab's first cycle discharged a quarter of the cell; the six after it hold 100 %.
+    let out = fadecast()
+        .args(["forecast", "--json", "--input"])
+        .arg(fixture("biologic_mpr/jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cycle 1 (row 1)"), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &v["cells"][0];
+    assert_eq!(c["observations"], 6);
+    assert!(c["source"].as_str().unwrap().contains("jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"), "{}", c["source"]);
+    assert!(c["last_soh"].as_f64().unwrap() > 0.99, "{}", c["last_soh"]);
+    // Not "end of life at cycle 1, no life left": the forecast runs on from the origin.
+    let eol_lower = c["eol_cycle"]["lower"].as_f64().unwrap();
+    assert!(eol_lower > c["origin_cycle"].as_f64().unwrap() + 10.0, "{}", c["eol_cycle"]);
+}

@@ -59,7 +59,7 @@ pub struct Args {
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
     #[arg(long, value_name = "CYCLES")]
     every: Option<f64>,
-    /// Print JSON: per cell, the origin, the trajectory quantiles, EOL and RUL with intervals.
+    /// Print JSON: per cell, its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals.
     #[arg(long)]
     json: bool,
     /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
@@ -196,6 +196,9 @@ fn to_json(r: &CellForecast, model: &str) -> serde_json::Value {
     json!({
         "dataset": r.cell.meta.dataset,
         "cell_id": r.cell.meta.cell_id,
+        // Which file: two exports of one test (raw and summary) give the same cell id.
+        "source": r.cell.meta.source,
+        "reference_capacity_ah": r.cell.meta.reference_capacity_ah,
         "model": model,
         "observations": r.cell.cycles.len(),
         "origin_cycle": f.origin,

@@ -164,8 +164,14 @@ fn print_tables(w: &mut impl Write, loaded: &Loaded) -> io::Result<()> {
             m.reference_rule
         )?;
         let dropped: usize = c.stats.dropped_by_importer.values().sum();
-        if dropped + c.stats.outliers_removed > 0 {
-            writeln!(w, "  left out: {dropped} cycles without discharge, {} outliers", c.stats.outliers_removed)?;
+        let partial = &c.stats.partial_cycles_dropped;
+        if dropped + c.stats.outliers_removed + partial.len() > 0 {
+            write!(w, "  left out: {dropped} cycles without discharge, {} outliers", c.stats.outliers_removed)?;
+            if !partial.is_empty() {
+                let list: Vec<String> = partial.iter().map(|c| c.to_string()).collect();
+                write!(w, ", {} partial cycle{} ({})", partial.len(), plural(partial.len()), list.join(", "))?;
+            }
+            writeln!(w)?;
         }
         writeln!(
             w,

@@ -150,7 +150,7 @@ fn from_cycler(path: &Path, format: Format) -> Result<Vec<LoadedCell>> {
                 continue;
             }
         };
-        let (cell, stats) = clean(raw, CleanOptions::STRICT)?;
+        let (cell, stats) = clean(raw, CleanOptions::CYCLER_EXPORT)?;
         let summaries = cell
             .cycles
             .iter()

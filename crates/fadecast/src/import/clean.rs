@@ -7,9 +7,19 @@
 //! 2. **Order**: cycles must be strictly increasing. By default a duplicate or an out-of-order
 //!    cycle is an error; an importer whose source is documented to need it may set
 //!    [`CleanOptions::reorder`] to sort and merge duplicates (mean), counted in the stats.
+//! 2b. **Partial cycles** (cycler exports only, [`CleanOptions::CYCLER_EXPORT`]): a cycle whose
+//!    capacity is below [`PARTIAL_FRACTION`] of its neighbours' on both sides (of the largest of
+//!    up to [`PARTIAL_NEIGHBOURS`] on each; at the ends, of the median of the one side) is left
+//!    out, with a warning naming it: a raw export's
+//!    first cycle is often a formation step or starts mid-discharge, its last is often cut when
+//!    the test stopped, and diagnostic blocks (pulse tests) discharge only part of the cell; each
+//!    would read as a sudden loss of capacity (an end of life observed at cycle 1). Curated
+//!    datasets and per-cycle tables keep every row.
 //! 3. **SOH** = capacity / reference capacity. Reference: the nominal capacity where known
 //!    (`"nominal"`); otherwise, for per-cycle data, the median of the first
-//!    [`INITIAL_OBSERVATIONS`] capacities (`"initial"`: robust to a noisy first cycle), and for
+//!    [`INITIAL_OBSERVATIONS`] full capacities (`"initial"`: robust to a noisy first cycle; a
+//!    capacity below [`PARTIAL_FRACTION`] of the median of the first [`INITIAL_WINDOW`] is a
+//!    partial cycle — a pulse test, a cut-off discharge — and does not count), and for
 //!    check-up data the first check-up (`"first check-up"`: check-ups are sparse, and five of them
 //!    can span much of the early fade). Sources that publish only normalised capacity keep their
 //!    normalisation (`"source-normalised"`) and have no capacity in Ah: their normalisation is
@@ -29,6 +39,13 @@ use crate::data::{Cell, Cycle, Observation};
 use crate::error::{ErrorKind, ImportError, Result};
 
 pub const INITIAL_OBSERVATIONS: usize = 5;
+/// The rows whose median decides which of the first capacities are full cycles.
+pub const INITIAL_WINDOW: usize = 20;
+/// A capacity below this fraction of its neighbours' is a partial cycle, not fade: no cell
+/// loses half its capacity from one cycle to the next.
+pub const PARTIAL_FRACTION: f64 = 0.5;
+/// Neighbours on each side a cycle's capacity is compared with (rule 2b).
+pub const PARTIAL_NEIGHBOURS: usize = 5;
 pub const OUTLIER_WINDOW: usize = 11;
 const _: () = assert!(OUTLIER_WINDOW % 2 == 1, "the window's median is its middle value");
 pub const OUTLIER_K: f64 = 5.0;
@@ -42,13 +59,17 @@ pub struct CleanOptions {
     pub reorder: bool,
     /// Apply the rolling median / MAD outlier filter.
     pub remove_outliers: bool,
+    /// Leave out partial cycles (rule 2b).
+    pub drop_partial_cycles: bool,
 }
 
 impl CleanOptions {
     /// Reject duplicate / unsorted cycles (user data, and sources that are clean).
-    pub const STRICT: Self = Self { reorder: false, remove_outliers: true };
+    pub const STRICT: Self = Self { reorder: false, remove_outliers: true, drop_partial_cycles: false };
     /// Sort and merge duplicates: only for sources whose PROVENANCE documents the need.
-    pub const REORDER: Self = Self { reorder: true, remove_outliers: true };
+    pub const REORDER: Self = Self { reorder: true, remove_outliers: true, drop_partial_cycles: false };
+    /// A raw cycler export, cut into cycles by `fadecast`: strict, and its partial cycles left out.
+    pub const CYCLER_EXPORT: Self = Self { drop_partial_cycles: true, ..Self::STRICT };
 }
 
 impl Default for CleanOptions {
@@ -66,6 +87,9 @@ pub struct CleanStats {
     pub duplicates_merged: usize,
     pub reordered: bool,
     pub outliers_removed: usize,
+    /// Cycles left out as partial cycles (rule 2b).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial_cycles_dropped: Vec<f64>,
     pub rows_kept: usize,
 }
 
@@ -138,15 +162,42 @@ pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
         }
     }
 
-    // 3. SOH
+    // 2b. partial cycles
     let has_capacity = rows.iter().all(|r| r.capacity_ah.is_some());
+    if opts.drop_partial_cycles && has_capacity {
+        let capacity: Vec<f64> = rows.iter().map(|r| r.capacity_ah.expect("checked above")).collect();
+        let partial = partial_cycles(&capacity);
+        if partial.iter().any(|&p| p) {
+            let mut it = partial.iter();
+            let (dropped, kept): (Vec<RawCycle>, Vec<RawCycle>) = rows.drain(..).partition(|_| *it.next().unwrap());
+            rows = kept;
+            let list: Vec<String> = dropped.iter().take(8).map(|r| format!("cycle {} (row {})", r.cycle, r.row)).collect();
+            tracing::warn!(
+                "{}, cell {}: {} partial cycle{} left out (capacity under {PARTIAL_FRACTION} of the neighbouring cycles'): {}{}",
+                file.display(),
+                meta.cell_id,
+                dropped.len(),
+                if dropped.len() == 1 { "" } else { "s" },
+                list.join(", "),
+                if dropped.len() > list.len() { ", …" } else { "" }
+            );
+            stats.partial_cycles_dropped = dropped.iter().map(|r| r.cycle).collect();
+            if rows.is_empty() {
+                return Err(ImportError::new(&file, ErrorKind::NoCycles).cell(meta.cell_id.clone()));
+            }
+        }
+    }
+
+    // 3. SOH
     let (reference, rule) = if has_capacity {
         match meta.nominal_capacity_ah.filter(|n| *n > 0.0) {
             Some(n) => (Some(n), "nominal"),
             None if meta.observation == Observation::CheckUp => (rows[0].capacity_ah, "first check-up"),
             None => {
+                let mut window: Vec<f64> = rows.iter().take(INITIAL_WINDOW).filter_map(|r| r.capacity_ah).collect();
+                let full = PARTIAL_FRACTION * median(&mut window);
                 let mut first: Vec<f64> =
-                    rows.iter().take(INITIAL_OBSERVATIONS).filter_map(|r| r.capacity_ah).collect();
+                    rows.iter().filter_map(|r| r.capacity_ah).filter(|&c| c >= full).take(INITIAL_OBSERVATIONS).collect();
                 (Some(median(&mut first)), "initial")
             }
         }
@@ -281,6 +332,32 @@ fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
     (med, mad)
 }
 
+/// Rule 2b: which capacities are partial cycles. Inside the series: under [`PARTIAL_FRACTION`]
+/// of the largest of the [`PARTIAL_NEIGHBOURS`] before it and of the largest of those after it —
+/// both sides, so a cell whose capacity really collapses keeps the cycles after the step (their
+/// later neighbours are as low), and the largest, so a cluster of partial cycles (a diagnostic
+/// block) does not hide its members from each other. At either end, where only one side is
+/// known: under that fraction of the median of that side, so a real step a few cycles before the
+/// end does not make the last cycle look partial.
+fn partial_cycles(capacity: &[f64]) -> Vec<bool> {
+    let n = capacity.len();
+    let side = |from: usize, to: usize| capacity[from.min(n)..to.min(n)].to_vec();
+    let largest = |v: Vec<f64>| v.into_iter().reduce(f64::max);
+    (0..n)
+        .map(|i| {
+            let mut before = side(i.saturating_sub(PARTIAL_NEIGHBOURS), i);
+            let mut after = side(i + 1, i + 1 + PARTIAL_NEIGHBOURS);
+            let typical = match (before.is_empty(), after.is_empty()) {
+                (true, true) => return false,
+                (true, false) => vec![median(&mut after)],
+                (false, true) => vec![median(&mut before)],
+                (false, false) => vec![largest(before).expect("not empty"), largest(after).expect("not empty")],
+            };
+            typical.iter().all(|&t| capacity[i] < PARTIAL_FRACTION * t)
+        })
+        .collect()
+}
+
 /// Median of a non-empty slice (reorders it).
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -364,7 +441,7 @@ mod tests {
 
     #[test]
     fn reorder_sorts_and_merges_duplicates() {
-        let opts = CleanOptions { reorder: true, remove_outliers: false };
+        let opts = CleanOptions { reorder: true, remove_outliers: false, drop_partial_cycles: false };
         let (cell, stats) = clean(raw(&[(2.0, 0.8), (1.0, 1.0), (2.0, 0.9)]), opts).unwrap();
         assert_eq!(cell.cycle_axis(), vec![1.0, 2.0]);
         assert!((cell.cycles[1].soh - 0.85).abs() < 1e-12);
@@ -382,6 +459,48 @@ mod tests {
         let (cell, _) = clean(r, CleanOptions::default()).unwrap();
         assert_eq!(cell.meta.reference_rule, "initial");
         assert_eq!(cell.meta.reference_capacity_ah, Some(2.0));
+    }
+
+    fn capacities(caps: &[f64]) -> RawCell {
+        let mut r = raw(&caps.iter().enumerate().map(|(i, &q)| (i as f64 + 1.0, q)).collect::<Vec<_>>());
+        r.meta.nominal_capacity_ah = None;
+        r
+    }
+
+    #[test]
+    fn a_cycler_exports_partial_first_and_last_cycles_are_left_out_and_counted() {
+        let caps = [0.2, 1.0, 0.99, 0.99, 0.98, 0.3];
+        let (cell, stats) = clean(capacities(&caps), CleanOptions::CYCLER_EXPORT).unwrap();
+        assert_eq!(cell.cycle_axis(), vec![2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(stats.partial_cycles_dropped, vec![1.0, 6.0]);
+        assert_eq!(stats.rows_kept, 4);
+        // Curated tables and per-cycle CSVs keep every row.
+        let (cell, stats) = clean(capacities(&caps), CleanOptions::STRICT).unwrap();
+        assert_eq!(cell.cycles.len(), 6);
+        assert!(stats.partial_cycles_dropped.is_empty());
+    }
+
+    #[test]
+    fn a_diagnostic_block_of_partial_cycles_is_left_out_whole_but_a_real_collapse_is_kept() {
+        let block = [1.0, 1.0, 1.0, 1.0, 0.1, 0.05, 0.99, 0.99, 0.99];
+        let (cell, stats) = clean(capacities(&block), CleanOptions::CYCLER_EXPORT).unwrap();
+        assert_eq!(stats.partial_cycles_dropped, vec![5.0, 6.0]);
+        assert!(cell.cycles.iter().all(|c| c.soh > 0.9));
+        // A step down that lasts is fade, whatever its size: its later neighbours are as low.
+        let collapse = [1.0, 1.0, 1.0, 1.0, 1.0, 0.3, 0.3, 0.29, 0.29, 0.28];
+        // (its last cycle has the step among its five before, but most of them are as low)
+        let (cell, stats) = clean(capacities(&collapse), CleanOptions::CYCLER_EXPORT).unwrap();
+        assert!(stats.partial_cycles_dropped.is_empty(), "{:?}", stats.partial_cycles_dropped);
+        assert_eq!(cell.cycles.len(), 10);
+    }
+
+    #[test]
+    fn the_initial_reference_leaves_out_partial_cycles() {
+        // Pulse tests among the first cycles would otherwise drag the median down tenfold.
+        let caps = [0.1, 1.0, 0.1, 0.1, 0.98, 0.97, 0.96, 0.95];
+        let (cell, _) = clean(capacities(&caps), CleanOptions { remove_outliers: false, ..CleanOptions::STRICT }).unwrap();
+        assert_eq!(cell.meta.reference_rule, "initial");
+        assert_eq!(cell.meta.reference_capacity_ah, Some(0.97));
     }
 
     #[test]

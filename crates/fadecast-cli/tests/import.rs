@@ -155,3 +155,50 @@ fn a_partial_first_cycle_does_not_read_as_an_end_of_life_already_reached() {
     let eol_lower = c["eol_cycle"]["lower"].as_f64().unwrap();
     assert!(eol_lower > c["origin_cycle"].as_f64().unwrap() + 10.0, "{}", c["eol_cycle"]);
 }
+
+#[test]
+fn nominal_capacity_sets_every_cells_soh_reference_and_a_bad_one_is_refused() {
+    fadecast()
+        .arg("import")
+        .arg(fixture("neware_csv/neware_uio.csv"))
+        .args(["--nominal-capacity", "0.005"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("SOH reference 0.005000 Ah (nominal)"))
+        .stdout(predicate::str::contains("0.9361")); // 0.0046803 Ah / 0.005 Ah
+    let out = fadecast()
+        .args(["forecast", "--json", "--nominal-capacity", "1.8", "--input"])
+        .arg(fixture("maccor_txt/PredictionDiagnostics_000109_tztest.010"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cells"][0]["reference_capacity_ah"], 1.8);
+    let soh = v["cells"][0]["last_soh"].as_f64().unwrap();
+    assert!((soh - 1.7460849 / 1.8).abs() < 1e-6, "{soh}");
+    for bad in ["0", "-2", "2500mAh"] {
+        fadecast()
+            .args(["forecast", "--input", "x.csv", "--nominal-capacity", bad])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("give the capacity in Ah as a positive number"));
+    }
+}
+
+#[test]
+fn a_reference_capacity_far_below_the_cells_capacity_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mah_as_ah.csv");
+    // 2.5 Ah cells whose nominal was typed as 0.25 Ah.
+    let rows: String = (1..=20).map(|c| format!("A,{c},{:.4},0.25\n", 2.5 - 0.001 * c as f64)).collect();
+    std::fs::write(&csv, format!("cell_id,cycle,capacity_ah,nominal_ah\n{rows}")).unwrap();
+    fadecast()
+        .arg("import")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("mah_as_ah.csv, cell A: SOH reaches 10.00 at cycle 1"))
+        .stderr(predicate::str::contains("--nominal-capacity"));
+    // With the right one there is nothing to warn about.
+    fadecast().arg("import").arg(&csv).args(["--nominal-capacity", "2.5"]).assert().success().stderr(predicate::str::contains("SOH reaches").not());
+}

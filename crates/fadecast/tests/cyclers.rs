@@ -326,7 +326,7 @@ fn load_damaged(path: PathBuf) -> Result<String, String> {
     let (tx, rx) = mpsc::channel();
     let p = path.clone();
     std::thread::spawn(move || {
-        let r = std::panic::catch_unwind(|| fadecast::import::any::load_path(&p, None, &Default::default()));
+        let r = std::panic::catch_unwind(|| fadecast::import::any::load_path(&p, &Default::default()));
         let _ = tx.send(r);
     });
     match rx.recv_timeout(CASE_LIMIT) {

@@ -30,6 +30,9 @@ pub struct Args {
     /// a test cell from an unseen dataset.
     #[arg(long, value_name = "FILE_OR_DIR")]
     data: Option<PathBuf>,
+    /// With --data: how its files are read.
+    #[command(flatten)]
+    input: super::util::InputArgs,
     /// `default` (the shipped universal model), a run folder from `fadecast train`, or a
     /// baseline name (see --list-models).
     #[arg(long, default_value = "default", value_name = "NAME_OR_CHECKPOINT")]
@@ -189,8 +192,8 @@ fn score(a: Args) -> anyhow::Result<()> {
     };
 
     let mut scored = if let Some(path) = &a.data {
-        let loaded = fadecast::import::any::load_path(path, None, &Default::default()).with_context(|| format!("reading {}", path.display()))?;
-        let cells: Vec<_> = loaded.into_cells().into_iter().filter(|c| !excluded.contains(&c.key())).collect();
+        let cells = super::model::load_cells(path, &a.input.load_options(None)?)?;
+        let cells: Vec<_> = cells.into_iter().filter(|c| !excluded.contains(&c.key())).collect();
         let cells = probe.apply_all(&cells);
         let splits = vec![Split::Test; cells.len()];
         let sel = Selected {

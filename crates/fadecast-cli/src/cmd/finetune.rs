@@ -35,9 +35,8 @@ pub struct Args {
     /// Read --data as this format instead of detecting it.
     #[arg(long, value_name = "F", value_parser = |s: &str| s.parse::<Format>())]
     format: Option<Format>,
-    /// Rename a per-cycle CSV column, e.g. capacity_ah=Discharge_Ah (repeatable).
-    #[arg(long = "map", value_name = "CANONICAL=THEIRS")]
-    map: Vec<String>,
+    #[command(flatten)]
+    input: super::util::InputArgs,
     /// Adapter folder to write.
     #[arg(long, value_name = "ADAPTER_DIR")]
     out: PathBuf,
@@ -59,7 +58,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let cells: Vec<Cell> = match (&a.data, &a.corpus) {
-        (Some(path), _) => super::model::load_cells(path, a.format, &a.map)?,
+        (Some(path), _) => super::model::load_cells(path, &a.input.load_options(a.format)?)?,
         (None, Some(corpus)) => {
             let all = fadecast::corpus::read_corpus(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
             let mut picked = Vec::new();

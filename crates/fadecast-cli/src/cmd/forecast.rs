@@ -38,9 +38,8 @@ pub struct Args {
     /// The input's format: auto (detect from the content) or one `fadecast import --help` lists.
     #[arg(long, default_value = "auto", value_name = "F")]
     format: String,
-    /// Rename a per-cycle CSV column, e.g. capacity_ah=Discharge_Ah (repeatable).
-    #[arg(long = "map", value_name = "CANONICAL=THEIRS")]
-    map: Vec<String>,
+    #[command(flatten)]
+    input_args: super::util::InputArgs,
     /// `default` (the shipped weights), a run folder from `fadecast train`, or a folder whose
     /// ensemble.json names several.
     #[arg(long, default_value = "default", value_name = "NAME_OR_CHECKPOINT")]
@@ -90,7 +89,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         f => Some(f.parse().map_err(anyhow::Error::msg)?),
     };
     let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold, a.bands)?;
-    let cells = super::model::load_cells(&a.input, format, &a.map)?;
+    let cells = super::model::load_cells(&a.input, &a.input_args.load_options(format)?)?;
 
     // Forecast in batches (so the progress bar moves), each batched across cells by the model.
     let pb = super::util::progress(cells.len() as u64, "forecasting");

@@ -9,7 +9,6 @@ use anyhow::Context;
 use fadecast::data::{Descriptor, DESCRIPTORS};
 use fadecast::import::any::{load_path, FileOutcome, Loaded, LoadedCell};
 use fadecast::import::cyclers::Format;
-use fadecast::import::user_csv::ColumnMap;
 use serde_json::{json, Value};
 
 const AFTER_HELP: &str = "\
@@ -51,9 +50,8 @@ pub struct Args {
     /// Read every file as this format instead of detecting it.
     #[arg(long, value_name = "F", value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Rename a per-cycle CSV column onto a canonical one, e.g. capacity_ah=Discharge_Ah (repeatable).
-    #[arg(long = "map", value_name = "CANONICAL=THEIRS")]
-    pub map: Vec<String>,
+    #[command(flatten)]
+    pub input: super::util::InputArgs,
     /// Write the cells' per-cycle rows to this Parquet file (atomically).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
@@ -68,10 +66,10 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let map = ColumnMap::from_flags(args.map.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
+    let opts = args.input.load_options(args.format)?;
     let mut loaded = Loaded::default();
     for path in &args.files {
-        loaded.extend(load_path(path, args.format, &map)?);
+        loaded.extend(load_path(path, &opts)?);
     }
     if let Some(out) = &args.out {
         let cells: Vec<_> = loaded.cells.iter().map(|c| c.cell.clone()).collect();

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
-use fadecast::import::any::load_path;
-use fadecast::import::cyclers::Format;
-use fadecast::import::user_csv::ColumnMap;
+use fadecast::import::any::{load_path, LoadOptions};
 use fadecast_model::forecast::{ForecastConfig, Forecaster, ENSEMBLE_FILE};
 
 /// The name of the shipped weights.
@@ -128,9 +126,8 @@ fn burn_device() -> fadecast_model::Device {
 }
 
 /// The cells of a user's file or folder (`--data` / `--input`), with a clear error when none.
-pub fn load_cells(path: &Path, format: Option<Format>, map: &[String]) -> anyhow::Result<Vec<Cell>> {
-    let map = ColumnMap::from_flags(map.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
-    let loaded = load_path(path, format, &map).with_context(|| format!("reading {}", path.display()))?;
+pub fn load_cells(path: &Path, opts: &LoadOptions) -> anyhow::Result<Vec<Cell>> {
+    let loaded = load_path(path, opts).with_context(|| format!("reading {}", path.display()))?;
     let cells = loaded.into_cells();
     if cells.is_empty() {
         bail!("{}: no cell with capacity data was found", path.display());

@@ -63,12 +63,24 @@ impl Loaded {
     }
 }
 
-/// Reads a file or a folder of files into cleaned cells. `format` forces the format of every
-/// file (otherwise each is detected from its content); `map` renames per-cycle CSV columns.
-pub fn load_path(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap) -> Result<Loaded> {
+/// How [`load_path`] reads a user's files.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Forces the format of every file (otherwise each is detected from its content).
+    pub format: Option<Format>,
+    /// Renames per-cycle CSV columns.
+    pub map: user_csv::ColumnMap,
+    /// The cells' nominal capacity in Ah, their SOH reference: it replaces whatever the files
+    /// state (or the first full cycles' median where they state none), so a user's SOH means
+    /// capacity over nominal, as the corpus's does.
+    pub nominal_capacity_ah: Option<f64>,
+}
+
+/// Reads a file or a folder of files into cleaned cells, as `opts` says.
+pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
     if !path.is_dir() {
         let mut loaded = Loaded::default();
-        let cells = load_file(path, format, map)?;
+        let cells = load_file(path, opts)?;
         loaded.files.push(FileReport {
             path: path.to_path_buf(),
             outcome: FileOutcome::Read { format: cells.0, cells: cells.1.len() },
@@ -78,7 +90,7 @@ pub fn load_path(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap)
     }
     let mut loaded = Loaded::default();
     for file in files_under(path)? {
-        let outcome = match load_file(&file, format, map) {
+        let outcome = match load_file(&file, opts) {
             Ok((format, cells)) => {
                 let n = cells.len();
                 loaded.cells.extend(cells);
@@ -104,8 +116,8 @@ pub fn load_path(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap)
 }
 
 /// Reads one file: its format and its cleaned cells.
-fn load_file(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap) -> Result<(Format, Vec<LoadedCell>)> {
-    let format = match format {
+fn load_file(path: &Path, opts: &LoadOptions) -> Result<(Format, Vec<LoadedCell>)> {
+    let format = match opts.format {
         Some(f) => f,
         None => match cyclers::detect(path)? {
             Detection::Data(f) => f,
@@ -118,26 +130,58 @@ fn load_file(path: &Path, format: Option<Format>, map: &user_csv::ColumnMap) -> 
             }
         },
     };
+    let nominal = opts.nominal_capacity_ah;
     let cells = match format {
-        Format::UserCsv => plain(path, format, user_csv::import_file(path, map)?)?,
-        Format::BatteryLife => plain(path, format, batterylife::import_file(path)?)?,
-        cycler => from_cycler(path, cycler)?,
+        Format::UserCsv => plain(path, format, user_csv::import_file(path, &opts.map)?, nominal)?,
+        Format::BatteryLife => plain(path, format, batterylife::import_file(path)?, nominal)?,
+        cycler => from_cycler(path, cycler, nominal)?,
     };
+    cells.iter().for_each(warn_if_reference_looks_wrong);
     Ok((format, cells))
 }
 
+/// SOH above this reads as a wrong reference capacity rather than a cell that holds more than
+/// its rating: the corpus's highest is 1.32 (NASA_PCoE), every other dataset's at most 1.12.
+pub const SUSPICIOUS_SOH: f64 = 1.5;
+
+/// Warns, naming the file, the cell and the cycle, when a cell's SOH goes far above 1: its
+/// reference capacity is then most likely not the cell's nominal (a wrong unit, another cell's
+/// rating), and every forecast of it would be off by the same factor.
+fn warn_if_reference_looks_wrong(c: &LoadedCell) {
+    let Some(top) = c.cell.cycles.iter().max_by(|a, b| a.soh.total_cmp(&b.soh)) else { return };
+    if top.soh > SUSPICIOUS_SOH {
+        let m = &c.cell.meta;
+        let reference = m.reference_capacity_ah.map(|r| format!("{r} Ah ({})", m.reference_rule)).unwrap_or_else(|| m.reference_rule.clone());
+        tracing::warn!(
+            "{}, cell {}: SOH reaches {:.2} at cycle {} against a reference of {reference}; if that is not the cell's nominal capacity, give it with --nominal-capacity",
+            c.file.display(),
+            m.cell_id,
+            top.soh,
+            top.cycle
+        );
+    }
+}
+
+/// A raw cell with the user's nominal capacity, where one was given.
+fn with_nominal(mut raw: RawCell, nominal_capacity_ah: Option<f64>) -> RawCell {
+    if nominal_capacity_ah.is_some() {
+        raw.meta.nominal_capacity_ah = nominal_capacity_ah;
+    }
+    raw
+}
+
 /// Cleans raw cells that carry no per-cycle summary.
-fn plain(path: &Path, format: Format, raw: Vec<RawCell>) -> Result<Vec<LoadedCell>> {
+fn plain(path: &Path, format: Format, raw: Vec<RawCell>, nominal_capacity_ah: Option<f64>) -> Result<Vec<LoadedCell>> {
     raw.into_iter()
         .map(|r| {
-            let (cell, stats) = clean(r, CleanOptions::STRICT)?;
+            let (cell, stats) = clean(with_nominal(r, nominal_capacity_ah), CleanOptions::STRICT)?;
             Ok(LoadedCell { file: path.to_path_buf(), format, cell, stats, summaries: Vec::new() })
         })
         .collect()
 }
 
 /// Segments a cycler file and cleans each cell, keeping each kept cycle's summary beside it.
-fn from_cycler(path: &Path, format: Format) -> Result<Vec<LoadedCell>> {
+fn from_cycler(path: &Path, format: Format, nominal_capacity_ah: Option<f64>) -> Result<Vec<LoadedCell>> {
     let tables = cyclers::read_cycles(path, format)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -150,7 +194,7 @@ fn from_cycler(path: &Path, format: Format) -> Result<Vec<LoadedCell>> {
                 continue;
             }
         };
-        let (cell, stats) = clean(raw, CleanOptions::CYCLER_EXPORT)?;
+        let (cell, stats) = clean(with_nominal(raw, nominal_capacity_ah), CleanOptions::CYCLER_EXPORT)?;
         let summaries = cell
             .cycles
             .iter()

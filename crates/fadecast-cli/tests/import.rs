@@ -202,3 +202,19 @@ fn a_reference_capacity_far_below_the_cells_capacity_is_warned_about() {
     // With the right one there is nothing to warn about.
     fadecast().arg("import").arg(&csv).args(["--nominal-capacity", "2.5"]).assert().success().stderr(predicate::str::contains("SOH reaches").not());
 }
+
+#[test]
+fn a_per_cycle_csv_cut_mid_row_is_warned_about_naming_the_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.csv");
+    // "1.87" cut to "1." still parses as a number: only the missing line break gives it away.
+    std::fs::write(&cut, "cell_id,cycle,capacity_ah\nA,1,2.0\nA,2,1.9\nA,3,1.").unwrap();
+    fadecast()
+        .arg("import")
+        .arg(&cut)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cut.csv, row 4: the file does not end with a line break"));
+    std::fs::write(&cut, "cell_id,cycle,capacity_ah\nA,1,2.0\nA,2,1.9\nA,3,1.87\n").unwrap();
+    fadecast().arg("import").arg(&cut).assert().success().stderr(predicate::str::contains("line break").not());
+}

@@ -10,11 +10,11 @@
 //! 2b. **Partial cycles** (cycler exports only, [`CleanOptions::CYCLER_EXPORT`]): a cycle whose
 //!    capacity is below [`PARTIAL_FRACTION`] of its neighbours' on both sides (of the largest of
 //!    up to [`PARTIAL_NEIGHBOURS`] on each; at the ends, of the median of the one side) is left
-//!    out, with a warning naming it: a raw export's
-//!    first cycle is often a formation step or starts mid-discharge, its last is often cut when
-//!    the test stopped, and diagnostic blocks (pulse tests) discharge only part of the cell; each
-//!    would read as a sudden loss of capacity (an end of life observed at cycle 1). Curated
-//!    datasets and per-cycle tables keep every row.
+//!    out, with a warning naming it: a raw export's first cycle is often a formation step or
+//!    starts mid-discharge, its last is often cut when the test stopped, and diagnostic blocks
+//!    (pulse tests) discharge only part of the cell; each would read as a sudden loss of
+//!    capacity (an end of life observed at cycle 1). Curated datasets and per-cycle tables keep
+//!    every row.
 //! 3. **SOH** = capacity / reference capacity. Reference: the nominal capacity where known
 //!    (`"nominal"`); otherwise, for per-cycle data, the median of the first
 //!    [`INITIAL_OBSERVATIONS`] full capacities (`"initial"`: robust to a noisy first cycle; a

@@ -298,12 +298,29 @@ pub fn import_file(path: &Path, map: &ColumnMap) -> Result<Vec<RawCell>> {
     if cells.is_empty() {
         return Err(ImportError::new(path, ErrorKind::NoCycles).row(last_line));
     }
+    if !ends_with_line_break(path) {
+        // A number cut short ("1.9" saved as "1.") still parses: say where to look.
+        tracing::warn!("{}, row {last_line}: the file does not end with a line break, so its last row may be cut short; check it", path.display());
+    }
     for (cell, mut temps) in cells.iter_mut().zip(temperatures) {
         if !temps.is_empty() {
             cell.meta.temperature_c = Some(median(&mut temps));
         }
     }
     Ok(cells)
+}
+
+/// Whether a plain-text file's last byte is a line break (a gzip file checks its own length,
+/// and one that cannot be read again here was already read whole: both count as ending well).
+fn ends_with_line_break(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) {
+        return true;
+    }
+    let mut last = [0u8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.seek(SeekFrom::End(-1)).and_then(|_| f.read_exact(&mut last)))
+        .map_or(true, |_| last[0] == b'\n' || last[0] == b'\r')
 }
 
 /// [`import_file`], then [`clean`] with [`CleanOptions::STRICT`] on every cell.

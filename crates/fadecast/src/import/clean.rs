@@ -339,19 +339,18 @@ fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
 /// end does not make the last cycle look partial.
 fn partial_cycles(capacity: &[f64]) -> Vec<bool> {
     let n = capacity.len();
-    let side = |from: usize, to: usize| capacity[from.min(n)..to.min(n)].to_vec();
-    let largest = |v: Vec<f64>| v.into_iter().reduce(f64::max);
+    let largest = |side: &[f64]| side.iter().copied().fold(f64::MIN, f64::max);
     (0..n)
         .map(|i| {
-            let mut before = side(i.saturating_sub(PARTIAL_NEIGHBOURS), i);
-            let mut after = side(i + 1, i + 1 + PARTIAL_NEIGHBOURS);
-            let typical = match (before.is_empty(), after.is_empty()) {
-                (true, true) => return false,
-                (true, false) => vec![median(&mut after)],
-                (false, true) => vec![median(&mut before)],
-                (false, false) => vec![largest(before).expect("not empty"), largest(after).expect("not empty")],
-            };
-            typical.iter().all(|&t| capacity[i] < PARTIAL_FRACTION * t)
+            let before = &capacity[i.saturating_sub(PARTIAL_NEIGHBOURS)..i];
+            let after = &capacity[(i + 1).min(n)..(i + 1 + PARTIAL_NEIGHBOURS).min(n)];
+            let under = |typical: f64| capacity[i] < PARTIAL_FRACTION * typical;
+            match (before.is_empty(), after.is_empty()) {
+                (true, true) => false,
+                (true, false) => under(median(&mut after.to_vec())),
+                (false, true) => under(median(&mut before.to_vec())),
+                (false, false) => under(largest(before)) && under(largest(after)),
+            }
         })
         .collect()
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::forecast::{load_weights, EnsembleInfo, ENSEMBLE_FILE};
 use crate::model::{FadeModel, ModelConfig};
 use crate::train::{TrainConfig, TrainError, Trainer};
-use crate::windows::WindowSampler;
+use crate::windows::{WindowConfig, WindowSampler};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -38,6 +38,10 @@ pub struct LoraConfig {
     pub batch_size: usize,
     pub lr: f64,
     pub seed: u64,
+    /// Train on the windows the base was trained on (its run's `config.json`: whole-history grids
+    /// among them) instead of the default fixed-stride ones. Off by default: on the TBSI_Sunwoda
+    /// demo (model card, *LoRA*) the default windows adapted better.
+    pub base_windows: bool,
 }
 
 impl Default for LoraConfig {
@@ -51,6 +55,7 @@ impl Default for LoraConfig {
             batch_size: 32,
             lr: 1e-3,
             seed: 7,
+            base_windows: false,
         }
     }
 }
@@ -88,8 +93,10 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
 
     // The base's own training recipe, narrowed to the adapters: forecast loss only (a user's cells
     // rarely carry descriptors), the finetune's own length and learning rate.
+    let windows = if cfg.base_windows { base_windows(base_dir)? } else { WindowConfig::default() };
     let train_cfg = TrainConfig {
         model: model_config.clone(),
+        windows,
         seed: cfg.seed,
         epochs: cfg.epochs,
         windows_per_epoch: cfg.windows_per_epoch,
@@ -125,6 +132,16 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
     };
     write_info(out, &info)?;
     Ok(losses)
+}
+
+/// The window config the base was trained with (its run's `config.json`), or the default one for a
+/// base folder without it.
+pub fn base_windows(base_dir: &Path) -> Result<WindowConfig, TrainError> {
+    let path = base_dir.join("config.json");
+    if !path.exists() {
+        return Ok(WindowConfig::default());
+    }
+    Ok(TrainConfig::read(&path)?.windows)
 }
 
 /// [`finetune`] for one model or for every member of an ensemble (each with its own adapters,

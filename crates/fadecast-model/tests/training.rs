@@ -8,7 +8,7 @@ use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forec
 use fadecast_model::lora::{self, LoraConfig};
 use fadecast_model::synthetic::SyntheticConfig;
 use fadecast_model::train::{train, TrainConfig, Trainer};
-use fadecast_model::windows::{DescriptorScaler, WindowSampler};
+use fadecast_model::windows::{DescriptorScaler, WindowConfig, WindowSampler};
 
 #[test]
 fn loss_falls_on_a_synthetic_fade_curve() {
@@ -166,6 +166,20 @@ fn finetuned_adapters_load_beside_an_untouched_base() {
     let a = Forecaster::new(base, ForecastConfig::default()).forecast_cell(&cells[0], 120, &at);
     let b = Forecaster::new(adapted, ForecastConfig::default()).forecast_cell(&cells[0], 120, &at);
     assert_ne!(a.values, b.values, "the adapters change the forecast");
+}
+
+#[test]
+fn base_windows_are_read_from_the_base_run_config_and_default_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(lora::base_windows(dir.path()).unwrap(), WindowConfig::default());
+    let mut cfg = common::tiny_train(1);
+    cfg.windows.whole_history_prob = 0.7;
+    cfg.windows.checkup_refine = vec![1, 2];
+    std::fs::write(dir.path().join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(lora::base_windows(dir.path()).unwrap(), cfg.windows);
+    std::fs::write(dir.path().join("config.json"), "{ not json").unwrap();
+    let err = lora::base_windows(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("config.json"), "{err}");
 }
 
 #[test]

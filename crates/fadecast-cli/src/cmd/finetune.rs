@@ -51,6 +51,10 @@ pub struct Args {
     lr: f64,
     #[arg(long, default_value_t = LoraConfig::default().seed)]
     seed: u64,
+    /// Train on the windows the base model was trained on (its run's config.json: whole-history
+    /// grids among them) instead of the default fixed-stride windows.
+    #[arg(long)]
+    base_windows: bool,
     /// Print the training summary as JSON.
     #[arg(long)]
     json: bool,
@@ -76,7 +80,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--rank must be at least 1");
     }
     let base = super::model::resolve(&a.base)?;
-    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, ..LoraConfig::default() };
+    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, ..LoraConfig::default() };
     eprintln!("fine-tuning rank-{} adapters on {} cells (base {})", cfg.rank, cells.len(), base.display());
     let pb = indicatif::ProgressBar::new_spinner().with_message(format!("fine-tuning ({} epochs)", cfg.epochs));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));

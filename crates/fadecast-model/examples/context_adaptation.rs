@@ -32,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = Path::new("models/default");
     let config: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(base.join("forecast.json"))?)?;
     let lora = LoraConfig { epochs, lr, windows_per_epoch: 1024, base_windows: true, ..LoraConfig::default() };
+    let shipped = Forecaster::load(base, config.clone())?;
 
     for dataset in datasets.split(',') {
         // Every other dataset's cells count as training cells, which no selection scores.
@@ -59,7 +60,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             split_version: None,
             seen: &|d| !is_unseen_dataset(d),
         };
-        let shipped = Forecaster::load(base, config.clone())?;
         let adapted = Forecaster::ensemble(load_adapted_any(base, &out, &fadecast_model::Device::flex())?, config.clone());
         let before = evaluate(&shipped, &sel, Task::Early)?.report;
         let after = evaluate(&adapted, &sel, Task::Early)?.report;

@@ -19,10 +19,10 @@ label=${2:-$(basename "$model")}
 corpus=${3:-out/corpus}
 bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 dir=out/score/$label
+mkdir -p "$dir"
 band=(--interval-scale "${SCALE:-1}" --disagreement-weight "${WEIGHT:-1}")
 ev() { # out task split [args...]
   local out=$1; shift
-  mkdir -p "$dir"
   "$bin" eval --corpus "$corpus" "${band[@]}" --task "$1" --split "$2" --out "$dir/$out" "${@:3}" > "$dir/$out.log" 2>&1 ||
     { cat "$dir/$out.log" >&2; exit 1; }
 }
@@ -41,14 +41,14 @@ fi
 python3 - "$dir" "$label" <<'PY'
 import json, os, sys
 d, label = sys.argv[1], sys.argv[2]
-rmse = lambda name: json.load(open(os.path.join(d, name, "metrics.json")))["macro"]["rmse"]
-cov = lambda name: json.load(open(os.path.join(d, name, "metrics.json")))["macro"]["coverage_p10_p90"]
+# Each eval folder's macro averages, read once.
+macro = {n: json.load(open(os.path.join(d, n, "metrics.json")))["macro"] for n in os.listdir(d) if os.path.isdir(os.path.join(d, n))}
 v3 = {"early": 9.56, "rolling": 6.90, "eol": 257.0}
-out = {"label": label, **{f"{t}_val": round(rmse(f"{t}-val"), 3) for t in v3}}
-out["val_score"] = round(sum(rmse(f"{t}-val") / v3[t] for t in v3) / 3, 4)
-out["val_coverage"] = round(100 * sum(cov(f"{t}-val") for t in v3) / 3, 1)
-out["early_test"], out["early_unseen"] = round(rmse("early-test"), 3), round(rmse("early-unseen"), 3)
-if os.path.isdir(os.path.join(d, "early-held")):
-    out["early_held"], out["rolling_held"] = round(rmse("early-held"), 3), round(rmse("rolling-held"), 3)
+out = {"label": label, **{f"{t}_val": round(macro[f"{t}-val"]["rmse"], 3) for t in v3}}
+out["val_score"] = round(sum(macro[f"{t}-val"]["rmse"] / v3[t] for t in v3) / 3, 4)
+out["val_coverage"] = round(100 * sum(macro[f"{t}-val"]["coverage_p10_p90"] for t in v3) / 3, 1)
+out["early_test"], out["early_unseen"] = round(macro["early-test"]["rmse"], 3), round(macro["early-unseen"]["rmse"], 3)
+if "early-held" in macro:
+    out["early_held"], out["rolling_held"] = round(macro["early-held"]["rmse"], 3), round(macro["rolling-held"]["rmse"], 3)
 print(json.dumps(out))
 PY

@@ -14,23 +14,10 @@ cd "$(dirname "$0")/.."
 config=${1:?usage: scripts/zero_shot_check.sh CONFIG OUT_DIR [CORPUS_DIR]}
 out=${2:?usage: scripts/zero_shot_check.sh CONFIG OUT_DIR [CORPUS_DIR]}
 corpus=${3:-out/corpus}
-held_out=(CALCE INL_NMC_pouch_fastcharge RWTH STANFORD_DYNAMIC XJTU)
 cargo build --release --locked -p fadecast-cli
 bin=${CARGO_TARGET_DIR:-target}/release/fadecast
 [ -d "$corpus" ] || "$bin" corpus build --out "$corpus" > /dev/null
-mkdir -p "$out"
-
-python3 - "$out/split.json" "${held_out[@]}" <<'EOF'
-import json, sys
-out, held = sys.argv[1], sys.argv[2:]
-s = json.load(open("splits/v1.json"))
-for d in held:
-    s["datasets"][d] = {"unseen": sorted(c for cells in s["datasets"][d].values() for c in cells)}
-s["unseen_datasets"] += held
-s["rule"] = "splits/v1.json with " + ", ".join(held) + " also held out whole (scripts/zero_shot_check.sh)"
-json.dump(s, open(out + ".tmp", "w"), indent=1)
-EOF
-mv "$out/split.json.tmp" "$out/split.json"
+held_out=($(scripts/held_out_split.sh "$out/split.json"))
 
 "$bin" train --corpus "$corpus" --config "$config" --split-file "$out/split.json" --out "$out/run" --resume
 only=(); for d in "${held_out[@]}"; do only+=(--dataset "$d"); done

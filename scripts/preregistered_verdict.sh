@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Applies docs/preregistered.md's rule for experiment 1 to the kept members
+# (models/candidates/synthetic-late, made by scripts/preregistered_seed.sh): combines each recipe's
+# seeds as an ensemble (out/prereg/<R|S|R-zs|S-zs>), scores R and S with scripts/score_recipe.sh,
+# calibrates S's band with S-zs as the held-out model (the shipped model's candidate grid,
+# models/README.md), and prints the rule's three conditions. With fewer seeds than the rule's three
+# (SEEDS="101"), it prints the same figures marked partial: the rule decides only on all three.
+#
+# Usage: [SEEDS="101 202 303"] scripts/preregistered_verdict.sh [CORPUS_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${1:-out/corpus}
+seeds=(${SEEDS:-101 202 303})
+keep=models/candidates/synthetic-late
+split=runs/ab/zs-split.json
+scripts/held_out_split.sh "$split" > /dev/null
+for kind in R S R-zs S-zs; do
+  ens=out/prereg/$kind
+  mkdir -p "$ens"
+  cp configs/forecast-default.json "$ens/forecast.json"
+  python3 - "$ens" "$keep/$kind" "${seeds[@]}" <<'PY'
+import json, os, sys
+ens, kept, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
+members = [os.path.relpath(os.path.join(kept, f"seed-{s}"), ens) for s in seeds]
+for m in members:
+    if not os.path.isfile(os.path.join(ens, m, "model.safetensors")):
+        sys.exit(f"preregistered_verdict: no kept member {os.path.normpath(os.path.join(ens, m))} (scripts/preregistered_seed.sh trains it)")
+json.dump({"members": members}, open(os.path.join(ens, "ensemble.json"), "w"))
+PY
+done
+for kind in R S; do
+  HELD_OUT_MODEL=out/prereg/$kind-zs HELD_OUT_SPLIT=$split scripts/score_recipe.sh "out/prereg/$kind" "prereg-$kind" "$corpus" \
+    > "out/prereg/$kind.score.json"
+  cat "out/prereg/$kind.score.json"
+done
+HELD_OUT_MODEL=out/prereg/S-zs HELD_OUT_SPLIT=$split WEIGHTS="1 4 9 16 25 36 64" SCALES="0.5 0.625 0.75 0.875 1" \
+  scripts/calibrate_intervals.sh out/prereg/S "$corpus" | tee out/prereg/S.calibration.md
+python3 - "${#seeds[@]}" <<'PY'
+import json, re, sys
+r, s = (json.load(open(f"out/prereg/{k}.score.json")) for k in "RS")
+scale, weight = re.search(r"chosen: interval_scale (\S+), disagreement_weight (\S+?) ", open("out/prereg/S.calibration.md").read()).groups()
+cov = [json.load(open(f"out/calibrate/S-held-out-{scale}-{weight}-{t}/metrics.json"))["macro"]["coverage_p10_p90"] for t in ("early", "rolling", "eol")]
+held_cov = 100 * sum(cov) / 3
+c1 = s["val_score"] / r["val_score"] + s["early_held"] / r["early_held"]
+c2 = s["val_score"] / 0.753 + s["early_held"] / 13.45
+checks = [("val(S)/val(R) + held(S)/held(R) < 2", c1, c1 < 2),
+          ("val(S)/0.753 + held(S)/13.45 < 2", c2, c2 < 2),
+          (f"calibrated held-out mean coverage (scale {scale}, weight {weight}) within 70-90 %", held_cov, 70 <= held_cov <= 90)]
+for name, value, ok in checks:
+    print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
+if int(sys.argv[1]) < 3:
+    print(f"partial ({sys.argv[1]} of 3 seeds): not a verdict")
+else:
+    print("verdict: " + ("S replaces the shipped model" if all(ok for *_, ok in checks) else "S is not shipped"))
+PY

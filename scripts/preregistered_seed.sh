@@ -18,16 +18,21 @@ split=runs/ab/zs-split.json
 scripts/held_out_split.sh "$split" > /dev/null
 R=configs/train-self-fed.json S=configs/train-self-fed-synthetic.json
 
-train() { # name: trains runs/ab/<name> unless its member is already kept
-  local name=$1 kind=${1%-$seed*} args=()
-  [[ $name == *-zs ]] && { kind=$kind-zs; args=(--split-file "$split"); }
-  [ -f "$keep/$kind/seed-$seed/model.safetensors" ] && { echo "kept: $kind/seed-$seed"; return; }
-  case $name in
-    R-*) "$bin" train --corpus "$corpus" --config "$R" --seed "$seed" --out "runs/ab/$name" "${args[@]}" --resume ;;
-    S-*) scripts/branch_run.sh "runs/ab/R-${name#S-}" 30 "$S" "$seed" "runs/ab/$name" "${args[1]:-splits/v1.json}" "$corpus" ;;
+train() { # RECIPE(R|S) [SUFFIX]: trains runs/ab/<RECIPE>-<seed><SUFFIX> unless its member is kept;
+  # suffix -zs trains the held-out twin (on $split, else the released split as the rule's commands)
+  local recipe=$1 suffix=${2:-} split_args=() split_file=splits/v1.json
+  [ "$suffix" = -zs ] && { split_args=(--split-file "$split"); split_file=$split; }
+  local run=runs/ab/$recipe-$seed$suffix member=$keep/$recipe$suffix/seed-$seed
+  [ -f "$member/model.safetensors" ] && { echo "kept: $member"; return; }
+  case $recipe in
+    R) "$bin" train --corpus "$corpus" --config "$R" --seed "$seed" "${split_args[@]}" --out "$run" --resume ;;
+    S) scripts/branch_run.sh "runs/ab/R-$seed$suffix" 30 "$S" "$seed" "$run" "$split_file" "$corpus" ;;
   esac
-  mkdir -p "$keep/$kind/seed-$seed.tmp"
-  find "runs/ab/$name" -maxdepth 1 -type f -exec cp {} "$keep/$kind/seed-$seed.tmp/" \;
-  mv "$keep/$kind/seed-$seed.tmp" "$keep/$kind/seed-$seed"
+  mkdir -p "$member.tmp"
+  find "$run" -maxdepth 1 -type f -exec cp {} "$member.tmp/" \;
+  mv "$member.tmp" "$member"
 }
-for name in "R-$seed" "S-$seed" "R-$seed-zs" "S-$seed-zs"; do train "$name"; done
+train R
+train S
+train R -zs
+train S -zs

@@ -5,7 +5,7 @@
 # finished member (weights, config, data manifest, log; no checkpoints) copied to
 # models/candidates/synthetic-late/<R|S|R-zs|S-zs>/seed-N, so that a later session on a new machine
 # can combine the three seeds without training them again. Resumable: finished runs are skipped,
-# killed ones resume. About 100 epochs of training in all (~90 min on 2 cores).
+# killed ones resume. About 100 epochs of training in all (~45 min alone on 2 cores at stop 26).
 #
 # Usage: scripts/preregistered_seed.sh SEED [CORPUS_DIR]
 set -euo pipefail

@@ -5,7 +5,8 @@
 # finished member (weights, config, data manifest, log; no checkpoints) copied to
 # models/candidates/synthetic-late/<R|S|R-zs|S-zs>/seed-N, so that a later session on a new machine
 # can combine the three seeds without training them again. Resumable: finished runs are skipped,
-# killed ones resume. About 100 epochs of training in all (~45 min alone on 2 cores at stop 26).
+# killed ones resume. About 100 epochs of training in all (~45 min alone on 2 cores at stop 26;
+# ~100 min on stop 27's slower machine).
 #
 # Usage: scripts/preregistered_seed.sh SEED [CORPUS_DIR]
 set -euo pipefail

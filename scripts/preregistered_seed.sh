@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# One seed of docs/preregistered.md's experiment 1: the four runs of seed N — R-N (the shipped
-# recipe), S-N (R-N's epoch-30 checkpoint continued with synthetic curves) and their held-out twins
-# trained without the five datasets of scripts/held_out_split.sh — under runs/ab/, then each
-# finished member (weights, config, data manifest, log; no checkpoints) copied to
-# models/candidates/synthetic-late/<R|S|R-zs|S-zs>/seed-N, so that a later session on a new machine
-# can combine the three seeds without training them again. Resumable: finished runs are skipped,
-# killed ones resume. About 100 epochs of training in all (~45 min alone on 2 cores at stop 26;
-# ~100 min on stop 27's slower machine).
+# One seed of docs/preregistered.md's experiment 1: the four runs of seed N — R-N (the recipe
+# shipped then, stop 21's), S-N (R-N's epoch-30 checkpoint continued with synthetic curves) and
+# their held-out twins trained without the five datasets of scripts/held_out_split.sh — under
+# runs/ab/, then each finished member (weights, config, data manifest, log; no checkpoints) copied
+# to models/candidates/synthetic-late/<R|S|R-zs|S-zs>/seed-N, so that a later session on a new
+# machine can combine the three seeds without training them again. (The experiment decided at
+# stop 27; at stop 28 S shipped as models/default, its twins became models/default-held-out, and
+# the kept members left the tree: `git checkout dfaabe5 -- models/candidates` restores them.)
+# Resumable: finished runs are skipped, killed ones resume. About 100 epochs of training in all
+# (~45 min alone on 2 cores at stop 26; ~100 min on stop 27's slower machine).
 #
 # Usage: scripts/preregistered_seed.sh SEED [CORPUS_DIR]
 set -euo pipefail

@@ -5,6 +5,8 @@
 # calibrates S's band with S-zs as the held-out model (the shipped model's candidate grid,
 # models/README.md), and prints the rule's three conditions. With fewer seeds than the rule's three
 # (SEEDS="101"), it prints the same figures marked partial: the rule decides only on all three.
+# The kept members left the tree when S shipped (stop 28); `git checkout dfaabe5 --
+# models/candidates` restores them for a rerun.
 #
 # Usage: [SEEDS="101 202 303"] scripts/preregistered_verdict.sh [CORPUS_DIR]
 set -euo pipefail

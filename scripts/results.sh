@@ -3,10 +3,12 @@
 # early, rolling and eol tasks (test and unseen), the ablations, and the LoRA adaptation demo —
 # every figure from `fadecast eval`, tabulated by `fadecast eval --compare`.
 #
-# Ablation runs are trained here unless already finished (each ~15 min on 2 cores):
-#   runs/seed-42          the default config, seed 42                        (ablation a)
-#   runs/no-contrastive   the default config with contrastive_weight 0        (ablation b)
-#   runs/only-<DATASET>   the default config on one dataset's train cells     (ablation c)
+# The ablation runs are kept in the repository, models/ablations/<NAME> (weights, config, data
+# manifest, log; no checkpoints), so that regenerating this file on a new machine only evaluates.
+# A missing one is trained in runs/<NAME> (a killed one resumes; ~15–20 min each on 2 cores), then kept:
+#   seed-42          the default config, seed 42                        (ablation a)
+#   no-contrastive   the default config with contrastive_weight 0        (ablation b)
+#   only-<DATASET>   the default config on one dataset's train cells     (ablation c)
 # Usage: scripts/results.sh [CORPUS_DIR]   (default out/corpus, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,30 +41,34 @@ done
 
 # 2. Ablations: (a) the full recipe, (b) without the contrastive term, (c) one dataset alone — one
 # run each, same config (configs/train-default.json) and seed. The shipped ensemble's members are
-# that recipe trained twice as long, the last quarter self-fed, from three seeds
-# (configs/train-self-fed.json), which a single 20-epoch run against the two others isolates as an
-# ensemble would not.
-full=runs/seed-42 full_label=universal:seed-42
-# A finished run (its weights written) is left as it is; a killed one continues (--resume), a
-# missing one starts.
-train_once() { # out train-args...
-  local out=$1; shift
-  [ -f "$out/model.safetensors" ] || "$bin" train --corpus "$corpus" --out "$out" --resume "$@"
+# that recipe trained twice as long, the last quarter self-fed with synthetic fade curves mixed in,
+# from three seeds (configs/train-self-fed-synthetic.json), which a single 20-epoch run against the
+# two others isolates as an ensemble would not.
+kept=models/ablations
+full=$kept/seed-42 full_label=universal:seed-42
+train_once() { # name train-args...: uses models/ablations/NAME, else trains runs/NAME and keeps it
+  local name=$1; shift
+  local run=runs/$name member=$kept/$name
+  [ -f "$member/model.safetensors" ] && return
+  [ -f "$run/model.safetensors" ] || "$bin" train --corpus "$corpus" --out "$run" --resume "$@"
+  rm -rf "$member.tmp" && mkdir -p "$member.tmp"
+  find "$run" -maxdepth 1 -type f -exec cp {} "$member.tmp/" \;
+  mv "$member.tmp" "$member"
 }
-train_once runs/seed-42 --config configs/train-default.json
-train_once runs/no-contrastive --config configs/train-no-contrastive.json
+train_once seed-42 --config configs/train-default.json
+train_once no-contrastive --config configs/train-no-contrastive.json
 for d in "${ablation_datasets[@]}"; do
-  train_once "runs/only-$d" --config configs/train-default.json --dataset "$d"
+  train_once "only-$d" --config configs/train-default.json --dataset "$d"
 done
 ablation_runs=()
 for split in test unseen; do
   FRESH=1 eval_run "$full" early "$split" "out/eval/ablation-full-early-$split"
   ablation_runs+=("out/eval/ablation-full-early-$split/metrics.json")
-  FRESH=1 eval_run runs/no-contrastive early "$split" "out/eval/ablation-no-contrastive-early-$split"
+  FRESH=1 eval_run "$kept/no-contrastive" early "$split" "out/eval/ablation-no-contrastive-early-$split"
   ablation_runs+=("out/eval/ablation-no-contrastive-early-$split/metrics.json")
 done
 for d in "${ablation_datasets[@]}"; do
-  FRESH=1 eval_run "runs/only-$d" early test "out/eval/ablation-only-$d-early-test" --dataset "$d"
+  FRESH=1 eval_run "$kept/only-$d" early test "out/eval/ablation-only-$d-early-test" --dataset "$d"
   ablation_runs+=("out/eval/ablation-only-$d-early-test/metrics.json")
 done
 
@@ -93,8 +99,8 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo "# 2. Ablations (early task)"
   echo
   echo "(a) \`$full_label\`: the default config (\`configs/train-default.json\`, 20 epochs, seed 42; the shipped"
-  echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed, \`configs/train-self-fed.json\`,"
-  echo "from three seeds);"
+  echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed with synthetic fade curves"
+  echo "mixed in, \`configs/train-self-fed-synthetic.json\`, from three seeds);"
   echo "(b) \`universal:no-contrastive\`: the same config with contrastive_weight 0; (c) \`universal:only-<D>\`:"
   echo "the same config and architecture trained on dataset D's train cells alone, scored on D's test cells only."
   echo

@@ -31,9 +31,7 @@ train() { # RECIPE(R|S) [SUFFIX]: trains runs/ab/<RECIPE>-<seed><SUFFIX> unless 
     R) "$bin" train --corpus "$corpus" --config "$R" --seed "$seed" "${split_args[@]}" --out "$run" --resume ;;
     S) scripts/branch_run.sh "runs/ab/R-$seed$suffix" 30 "$S" "$seed" "$run" "$split_file" "$corpus" ;;
   esac
-  mkdir -p "$member.tmp"
-  find "$run" -maxdepth 1 -type f -exec cp {} "$member.tmp/" \;
-  mv "$member.tmp" "$member"
+  scripts/keep_run.sh "$run" "$member"
 }
 train R
 train S

@@ -51,9 +51,7 @@ train_once() { # name train-args...: uses models/ablations/NAME, else trains run
   local run=runs/$name member=$kept/$name
   [ -f "$member/model.safetensors" ] && return
   [ -f "$run/model.safetensors" ] || "$bin" train --corpus "$corpus" --out "$run" --resume "$@"
-  rm -rf "$member.tmp" && mkdir -p "$member.tmp"
-  find "$run" -maxdepth 1 -type f -exec cp {} "$member.tmp/" \;
-  mv "$member.tmp" "$member"
+  scripts/keep_run.sh "$run" "$member"
 }
 train_once seed-42 --config configs/train-default.json
 train_once no-contrastive --config configs/train-no-contrastive.json

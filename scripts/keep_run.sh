@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keeps a finished training run in the repository: copies its files (weights, model and training
-# config, data manifest, log, run.json, forecast.json; not its checkpoints) into DEST, atomically
-# (a folder beside DEST renamed into place), replacing what DEST held.
+# config, data manifest, log, run.json, forecast.json; not its checkpoints) into DEST, replacing
+# what DEST held. The copy is written beside DEST and renamed into place, so an interrupted copy
+# never leaves a half-filled DEST (at worst DEST is missing and the next call makes it again).
 # Used by scripts/results.sh (models/ablations) and scripts/preregistered_seed.sh.
 #
 # Usage: scripts/keep_run.sh RUN_DIR DEST

@@ -17,18 +17,9 @@ keep=models/candidates/synthetic-late
 split=runs/ab/zs-split.json
 scripts/held_out_split.sh "$split" > /dev/null
 for kind in R S R-zs S-zs; do
-  ens=out/prereg/$kind
-  mkdir -p "$ens"
-  cp configs/forecast-default.json "$ens/forecast.json"
-  python3 - "$ens" "$keep/$kind" "${seeds[@]}" <<'PY'
-import json, os, sys
-ens, kept, seeds = sys.argv[1], sys.argv[2], sys.argv[3:]
-members = [os.path.relpath(os.path.join(kept, f"seed-{s}"), ens) for s in seeds]
-for m in members:
-    if not os.path.isfile(os.path.join(ens, m, "model.safetensors")):
-        sys.exit(f"preregistered_verdict: no kept member {os.path.normpath(os.path.join(ens, m))} (scripts/preregistered_seed.sh trains it)")
-json.dump({"members": members}, open(os.path.join(ens, "ensemble.json"), "w"))
-PY
+  members=()
+  for s in "${seeds[@]}"; do members+=("$keep/$kind/seed-$s"); done
+  scripts/make_ensemble.sh "out/prereg/$kind" configs/forecast-default.json "${members[@]}"
 done
 for kind in R S; do
   HELD_OUT_MODEL=out/prereg/$kind-zs HELD_OUT_SPLIT=$split scripts/score_recipe.sh "out/prereg/$kind" "prereg-$kind" "$corpus" \

@@ -17,6 +17,10 @@
 //!
 //! with t the cycle over the planned test length. A test stops at its planned length or when SOH
 //! falls below a stop threshold, whichever comes first, so some curves end far above end of life.
+//! The ranges of the stop threshold and of the two amplitudes are configurable: by default no
+//! curve goes below SOH 0.5, where most per-cycle datasets of the corpus stop at 0.8 too, so a
+//! model may learn that a cell's SOH levels off there; wider ranges let some curves fall to near
+//! zero, as real cells that are cycled on do (docs/preregistered.md, experiment 2).
 //! Half are per-cycle series, half check-ups at jittered gaps. Synthetic cells carry no
 //! descriptors: the contrastive term never pairs them.
 
@@ -39,11 +43,17 @@ pub struct SyntheticConfig {
     /// First epoch (1-based) whose windows include them: the earlier ones train exactly as
     /// without them, so a run can take them up from another run's checkpoint of that epoch.
     pub from_epoch: usize,
+    /// Range of the SOH at which a synthetic test stops (uniform): how deep the curves may go.
+    pub stop_soh: [f64; 2],
+    /// Range of the main fade's amplitude `a` (log-uniform): the SOH it takes by the planned end.
+    pub main_fade: [f64; 2],
+    /// Range of the knee's amplitude `k` (log-uniform), for the half of the curves that have one.
+    pub knee_fade: [f64; 2],
 }
 
 impl Default for SyntheticConfig {
     fn default() -> Self {
-        Self { share: 0.0, cells: 512, from_epoch: 1 }
+        Self { share: 0.0, cells: 512, from_epoch: 1, stop_soh: [0.5, 0.82], main_fade: [0.02, 0.4], knee_fade: [0.05, 0.6] }
     }
 }
 
@@ -54,6 +64,15 @@ impl SyntheticConfig {
         }
         if self.share > 0.0 && self.cells == 0 {
             return Err("synthetic.cells must be at least 1 when synthetic.share > 0".into());
+        }
+        let [lo, hi] = self.stop_soh;
+        if !(0.0 < lo && lo <= hi && hi < 1.0) {
+            return Err(format!("synthetic.stop_soh must be a range within (0, 1), got [{lo}, {hi}]"));
+        }
+        for (name, [lo, hi]) in [("main_fade", self.main_fade), ("knee_fade", self.knee_fade)] {
+            if !(0.0 < lo && lo <= hi && hi.is_finite()) {
+                return Err(format!("synthetic.{name} must be a positive range, got [{lo}, {hi}]"));
+            }
         }
         Ok(())
     }
@@ -81,18 +100,21 @@ pub fn cells(cfg: &SyntheticConfig, seed: u64) -> Vec<Cell> {
         return Vec::new();
     }
     let mut rng = SplitMix64::new(seed ^ 0x5EED_5717);
-    (0..cfg.cells).map(|i| cell(i, &mut rng)).collect()
+    (0..cfg.cells).map(|i| cell(i, cfg, &mut rng)).collect()
 }
 
-fn cell(index: usize, rng: &mut SplitMix64) -> Cell {
+fn cell(index: usize, cfg: &SyntheticConfig, rng: &mut SplitMix64) -> Cell {
     let length = log_uniform(rng, 150.0, 5000.0);
     let per_cycle = rng.next_f64() < 0.5;
     let offset = uniform(rng, -0.02, 0.02);
     let (d0, tau0) = (uniform(rng, 0.0, 0.03), log_uniform(rng, 0.01, 0.2));
-    let (b, main_fade) = (log_uniform(rng, 0.5, 2.0), log_uniform(rng, 0.02, 0.4));
-    let (knee_t, knee_fade) =
-        if rng.next_f64() < 0.5 { (uniform(rng, 0.2, 1.0), log_uniform(rng, 0.05, 0.6)) } else { (f64::INFINITY, 0.0) };
-    let stop_soh = uniform(rng, 0.5, 0.82);
+    let (b, main_fade) = (log_uniform(rng, 0.5, 2.0), log_uniform(rng, cfg.main_fade[0], cfg.main_fade[1]));
+    let (knee_t, knee_fade) = if rng.next_f64() < 0.5 {
+        (uniform(rng, 0.2, 1.0), log_uniform(rng, cfg.knee_fade[0], cfg.knee_fade[1]))
+    } else {
+        (f64::INFINITY, 0.0)
+    };
+    let stop_soh = uniform(rng, cfg.stop_soh[0], cfg.stop_soh[1]);
     let noise = log_uniform(rng, 1e-4, 5e-3);
     let truth = |t: f64| {
         let knee = if t > knee_t { knee_fade * ((t - knee_t) / (1.0 - knee_t).max(0.05)).powi(2) } else { 0.0 };

@@ -34,6 +34,20 @@ fn synthetic_cells_are_reproducible_valid_and_varied() {
 }
 
 #[test]
+fn wider_stop_and_fade_ranges_let_synthetic_curves_fall_below_half_their_capacity() {
+    let last = |c: &fadecast::Cell| c.cycles[c.cycles.len() - 1].soh;
+    let default = SyntheticConfig { share: 0.1, cells: 400, ..SyntheticConfig::default() };
+    // A test stops before its first observation below its threshold, so with the default's
+    // thresholds (0.5 up) no curve ends below SOH 0.5.
+    assert!(synthetic::cells(&default, 5).iter().all(|c| last(c) >= 0.5), "the default stays at SOH 0.5 or above");
+    let deep = SyntheticConfig { stop_soh: [0.05, 0.82], main_fade: [0.02, 0.8], knee_fade: [0.05, 1.0], ..default };
+    let cells = synthetic::cells(&deep, 5);
+    let below = cells.iter().filter(|c| last(c) < 0.4).count() as f64 / cells.len() as f64;
+    assert!(below > 0.05, "a share of the deep curves ends below SOH 0.4 ({below})");
+    assert!(cells.iter().all(|c| c.cycles.iter().all(|o| o.soh > 0.0)), "SOH stays positive");
+}
+
+#[test]
 fn a_dataset_share_gives_the_synthetic_cells_that_share_of_the_windows() {
     let model = common::tiny_model();
     let mut cells = common::synthetic_cells(8, 300);
@@ -60,4 +74,8 @@ fn a_synthetic_share_of_one_or_more_is_a_config_error() {
     assert_eq!(cfg.validate().unwrap_err(), "synthetic.share must be in [0, 1), got 1");
     cfg.synthetic = SyntheticConfig { share: 0.2, cells: 0, ..SyntheticConfig::default() };
     assert!(cfg.validate().unwrap_err().contains("synthetic.cells"));
+    cfg.synthetic = SyntheticConfig { share: 0.2, stop_soh: [0.8, 0.5], ..SyntheticConfig::default() };
+    assert!(cfg.validate().unwrap_err().contains("synthetic.stop_soh"), "a reversed range");
+    cfg.synthetic = SyntheticConfig { share: 0.2, knee_fade: [0.0, 1.0], ..SyntheticConfig::default() };
+    assert!(cfg.validate().unwrap_err().contains("synthetic.knee_fade"), "log-uniform needs a positive lower bound");
 }

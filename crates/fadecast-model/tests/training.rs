@@ -99,7 +99,7 @@ fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() 
 fn synthetic_curves_from_a_later_epoch_continue_a_checkpoint_of_a_run_without_them() {
     // Epochs 1–2 draw and scale the corpus alone, as the run without them did.
     let plain = common::tiny_train(3);
-    let mixed = TrainConfig { synthetic: SyntheticConfig { share: 0.3, cells: 8, from_epoch: 3 }, ..plain.clone() };
+    let mixed = TrainConfig { synthetic: SyntheticConfig { share: 0.3, cells: 8, from_epoch: 3, ..SyntheticConfig::default() }, ..plain.clone() };
     assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &mixed);
 }
 

@@ -9,13 +9,17 @@
 # loss for loss, or the script stops: D-N must continue the very checkpoint S-N did. Each finished
 # member (weights, config, manifest, log; no checkpoints) is kept in
 # models/candidates/deep-synthetic/<D|D-zs>/seed-N. Resumable: kept members are skipped, killed
-# runs resume.
+# runs resume. PART `member` or `twin` does only that half: the two halves touch different runs, so
+# they may run side by side (at stop 29 two trainings side by side on the 2 cores together kept
+# the pace of one alone; three lost about a third).
 #
-# Usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR]
+# Usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR] [member|twin|both]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seed=${1:?usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR]}
 corpus=${2:-out/corpus}
+case ${3:-both} in member) suffixes=("") ;; twin) suffixes=(-zs) ;; both) suffixes=("" -zs) ;;
+  *) echo "deep_synthetic_seed: PART must be member, twin or both" >&2; exit 2 ;; esac
 bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 keep=models/candidates/deep-synthetic
 split=runs/ab/zs-split.json
@@ -47,7 +51,7 @@ if len(a) != 30 or len(b) != 30 or not all(map(same, a, b)):
 PY
 }
 
-for suffix in "" -zs; do
+for suffix in "${suffixes[@]}"; do
   member=$keep/D$suffix/seed-$seed
   [ -f "$member/model.safetensors" ] && { echo "kept: $member"; continue; }
   split_file=splits/v1.json shipped=models/default/seed-$seed

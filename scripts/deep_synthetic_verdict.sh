@@ -24,14 +24,12 @@ HELD_OUT_MODEL=models/default-held-out HELD_OUT_SPLIT=$split scripts/score_recip
 HELD_OUT_MODEL=out/prereg2/D-zs HELD_OUT_SPLIT=$split scripts/score_recipe.sh out/prereg2/D prereg2-D "$corpus" \
   > out/prereg2/D.score.json
 cat out/prereg2/S.score.json out/prereg2/D.score.json
-HELD_OUT_MODEL=out/prereg2/D-zs HELD_OUT_SPLIT=$split WEIGHTS="1 4 9 16 25 36 64" SCALES="0.5 0.625 0.75 0.875 1" \
-  scripts/calibrate_intervals.sh out/prereg2/D "$corpus" | tee out/prereg2/D.calibration.md
-python3 - "${#seeds[@]}" <<'PY'
-import json, re, sys
+band=$(scripts/held_out_band.sh out/prereg2/D out/prereg2/D-zs out/prereg2/D.calibration.md "$corpus")
+cat out/prereg2/D.calibration.md
+python3 - "${#seeds[@]}" $band <<'PY'
+import json, sys
 s, d = (json.load(open(f"out/prereg2/{k}.score.json")) for k in "SD")
-scale, weight = re.search(r"chosen: interval_scale (\S+), disagreement_weight (\S+?) ", open("out/prereg2/D.calibration.md").read()).groups()
-cov = [json.load(open(f"out/calibrate/D-held-out-{scale}-{weight}-{t}/metrics.json"))["macro"]["coverage_p10_p90"] for t in ("early", "rolling", "eol")]
-held_cov = 100 * sum(cov) / 3
+scale, weight, held_cov = sys.argv[2], sys.argv[3], float(sys.argv[4])
 c1 = d["val_score"] / s["val_score"] + d["early_held"] / s["early_held"]
 checks = [("val(D)/val(S) + held(D)/held(S) < 2", c1, c1 < 2),
           (f"calibrated held-out mean coverage (scale {scale}, weight {weight}) within 70-90 %", held_cov, 70 <= held_cov <= 90)]

@@ -26,14 +26,12 @@ for kind in R S; do
     > "out/prereg/$kind.score.json"
   cat "out/prereg/$kind.score.json"
 done
-HELD_OUT_MODEL=out/prereg/S-zs HELD_OUT_SPLIT=$split WEIGHTS="1 4 9 16 25 36 64" SCALES="0.5 0.625 0.75 0.875 1" \
-  scripts/calibrate_intervals.sh out/prereg/S "$corpus" | tee out/prereg/S.calibration.md
-python3 - "${#seeds[@]}" <<'PY'
-import json, re, sys
+band=$(scripts/held_out_band.sh out/prereg/S out/prereg/S-zs out/prereg/S.calibration.md "$corpus")
+cat out/prereg/S.calibration.md
+python3 - "${#seeds[@]}" $band <<'PY'
+import json, sys
 r, s = (json.load(open(f"out/prereg/{k}.score.json")) for k in "RS")
-scale, weight = re.search(r"chosen: interval_scale (\S+), disagreement_weight (\S+?) ", open("out/prereg/S.calibration.md").read()).groups()
-cov = [json.load(open(f"out/calibrate/S-held-out-{scale}-{weight}-{t}/metrics.json"))["macro"]["coverage_p10_p90"] for t in ("early", "rolling", "eol")]
-held_cov = 100 * sum(cov) / 3
+scale, weight, held_cov = sys.argv[2], sys.argv[3], float(sys.argv[4])
 c1 = s["val_score"] / r["val_score"] + s["early_held"] / r["early_held"]
 c2 = s["val_score"] / 0.753 + s["early_held"] / 13.45
 checks = [("val(S)/val(R) + held(S)/held(R) < 2", c1, c1 < 2),

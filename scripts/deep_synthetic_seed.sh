@@ -16,7 +16,7 @@
 # Usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR] [member|twin|both]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seed=${1:?usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR]}
+seed=${1:?usage: scripts/deep_synthetic_seed.sh SEED [CORPUS_DIR] [member|twin|both]}
 corpus=${2:-out/corpus}
 case ${3:-both} in member) suffixes=("") ;; twin) suffixes=(-zs) ;; both) suffixes=("" -zs) ;;
   *) echo "deep_synthetic_seed: PART must be member, twin or both" >&2; exit 2 ;; esac

@@ -17,10 +17,10 @@
 //!
 //! with t the cycle over the planned test length. A test stops at its planned length or when SOH
 //! falls below a stop threshold, whichever comes first, so some curves end far above end of life.
-//! The ranges of the stop threshold and of the two amplitudes are configurable: by default no
-//! curve goes below SOH 0.5, where most per-cycle datasets of the corpus stop at 0.8 too, so a
-//! model may learn that a cell's SOH levels off there; wider ranges let some curves fall to near
-//! zero, as real cells that are cycled on do (docs/preregistered.md, experiment 2).
+//! The ranges of the stop threshold and of the two amplitudes are configurable. By default no
+//! curve goes below SOH 0.5, and most per-cycle datasets of the corpus stop at 0.8, so a model may
+//! learn that SOH levels off there; wider ranges let some curves fall to near zero, as real cells
+//! that are cycled on do (docs/preregistered.md, experiment 2).
 //! Half are per-cycle series, half check-ups at jittered gaps. Synthetic cells carry no
 //! descriptors: the contrastive term never pairs them.
 

@@ -98,6 +98,49 @@ pub struct TrainConfig {
     /// First epoch (1-based) whose windows may be self-fed: the earlier ones train exactly as
     /// without it, so a run can take it up from another run's checkpoint of that epoch.
     pub self_feed_from_epoch: usize,
+    /// Corpus cells tested far past end of life, drawn more often (see [`DeepCellsConfig`]); off by default.
+    pub deep_cells: DeepCellsConfig,
+}
+
+/// Why: most cells of the corpus stop near SOH 0.8, so few training futures show a fade that
+/// speeds up beyond end of life, and the model forecasts collapsing cells too high. The cells
+/// whose tests went far deeper (RWTH, NASA_PCoE, MICH_FASTFORM, ISU_ILCC, CALCE, some others)
+/// are few and short next to HUST's and MATR's; this gives them a fixed share of the draws
+/// (docs/preregistered.md, experiment 3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeepCellsConfig {
+    /// Share of the training windows drawn from deep cells (0: their natural share).
+    pub share: f64,
+    /// A corpus cell is deep when its lowest measured SOH is below this (synthetic cells never are).
+    pub below_soh: f64,
+    /// How the share is split between the deep cells' datasets: ∝ their present share^`balance`
+    /// (1: as now, dominated by the dataset with the most deep cells; 0: alike).
+    pub balance: f64,
+    /// First epoch (1-based) drawn this way: the earlier ones train exactly as without it, so a
+    /// run can take it up from another run's checkpoint of that epoch.
+    pub from_epoch: usize,
+}
+
+impl Default for DeepCellsConfig {
+    fn default() -> Self {
+        Self { share: 0.0, below_soh: 0.6, balance: 1.0, from_epoch: 1 }
+    }
+}
+
+impl DeepCellsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..1.0).contains(&self.share) {
+            return Err(format!("deep_cells.share must be in [0, 1), got {}", self.share));
+        }
+        if !(self.below_soh > 0.0 && self.below_soh <= 1.0) {
+            return Err(format!("deep_cells.below_soh must be in (0, 1], got {}", self.below_soh));
+        }
+        if !(0.0..=1.0).contains(&self.balance) {
+            return Err(format!("deep_cells.balance must be between 0 and 1, got {}", self.balance));
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainConfig {
@@ -124,6 +167,7 @@ impl Default for TrainConfig {
             synthetic: SyntheticConfig::default(),
             self_feed_prob: 0.0,
             self_feed_from_epoch: 1,
+            deep_cells: DeepCellsConfig::default(),
         }
     }
 }
@@ -139,7 +183,8 @@ impl TrainConfig {
         }
         self.model.validate()?;
         self.windows.validate()?;
-        self.synthetic.validate()
+        self.synthetic.validate()?;
+        self.deep_cells.validate()
     }
     /// Reads and validates a config file; errors name the file (checked before a run writes anything).
     pub fn read(path: &Path) -> Result<Self, TrainError> {
@@ -661,6 +706,12 @@ pub fn train(
     if sampler.is_empty() {
         return Err(TrainError::Data("no training cell is long enough for two patches".into()));
     }
+    // From `deep_cells.from_epoch`, the same series with the deep ones at their configured share
+    // (the descriptor scaler stays the one fitted above).
+    let deep = &cfg.deep_cells;
+    let deep_sampler = (deep.share > 0.0).then(|| {
+        sampler.clone().with_share(|s| s.dataset != synthetic::DATASET && s.min_soh() < deep.below_soh, deep.share, deep.balance)
+    });
     let fit_scaler = |s: &WindowSampler| DescriptorScaler::fit(&s.sample_many(cfg.scaler_windows, cfg.seed ^ 0x5CA1E));
     let scaler = fit_scaler(&sampler);
     // Before `synthetic.from_epoch`, the corpus alone, drawn and scaled exactly as a run without
@@ -722,7 +773,10 @@ pub fn train(
         trainer.self_feed_prob = if epoch >= cfg.self_feed_from_epoch { cfg.self_feed_prob } else { 0.0 };
         let (sampler, scaler) = match &corpus_only {
             Some((s, scaler)) if epoch < cfg.synthetic.from_epoch => (s, scaler),
-            _ => (&sampler, &scaler),
+            _ => match &deep_sampler {
+                Some(s) if epoch >= deep.from_epoch => (s, &scaler),
+                _ => (&sampler, &scaler),
+            },
         };
         let windows = sampler.sample_many(steps * cfg.batch_size, epoch_seed(cfg.seed, epoch));
         let mut sums = [0.0f64; 3];

@@ -22,7 +22,7 @@
 //!
 //! Sampling is driven by [`SplitMix64`], seeded per epoch, so a resumed run replays exactly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use fadecast::data::{Cell, CellMeta, Observation};
 use fadecast::{Descriptor, DESCRIPTORS, N_DESCRIPTORS};
@@ -187,6 +187,11 @@ impl GridSeries {
             temperature_c: nan(m.temperature_c),
             conditions: [nan(m.charge_c_rate), nan(m.discharge_c_rate), nan(m.dod)],
         })
+    }
+
+    /// The lowest SOH the cell was measured at: how far past end of life its test went.
+    pub fn min_soh(&self) -> f64 {
+        self.obs_soh.iter().copied().fold(f64::INFINITY, f64::min)
     }
 
     /// The grid refinements windows of this series may use (see [`WindowConfig::checkup_refine`]).
@@ -375,6 +380,7 @@ fn running_sums(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
 }
 
 /// Draws windows from a set of series.
+#[derive(Clone)]
 pub struct WindowSampler {
     pub series: Vec<GridSeries>,
     /// Cumulative sampling weights (∝ √ usable points), for picking a series.
@@ -399,14 +405,32 @@ impl WindowSampler {
 
     /// Rescales the draw weights so the series of `dataset` get `share` of the draws together (the
     /// others keep their proportions); unchanged when `share` is 0 or no series is of `dataset`.
-    pub fn with_dataset_share(mut self, dataset: &str, share: f64) -> Self {
+    pub fn with_dataset_share(self, dataset: &str, share: f64) -> Self {
+        self.with_share(|s| s.dataset == dataset, share, 1.0)
+    }
+
+    /// Rescales the draw weights so the series that `picked` selects get `share` of the draws
+    /// together, and the others the rest in their present proportions; unchanged when `share` is 0
+    /// or it selects none or all of them. Among the selected, a dataset's part is ∝ P^`balance`, P
+    /// its present draw probability there (1: as now; 0: datasets alike; as
+    /// [`WindowConfig::dataset_balance`]), and within a dataset the series keep their proportions.
+    pub fn with_share(mut self, picked: impl Fn(&GridSeries) -> bool, share: f64, balance: f64) -> Self {
         let mut weights = self.draw_probabilities();
-        let inside: f64 = self.series.iter().zip(&weights).filter(|(s, _)| s.dataset == dataset).map(|(_, w)| w).sum();
+        let inside: f64 = self.series.iter().zip(&weights).filter(|(s, _)| picked(s)).map(|(_, w)| w).sum();
         if share <= 0.0 || inside <= 0.0 || inside >= 1.0 {
             return self;
         }
+        // (A BTreeMap, so the sums run in one order and a run draws the same windows every time.)
+        let mut per_dataset: BTreeMap<&str, f64> = BTreeMap::new();
+        for (s, &w) in self.series.iter().zip(&weights) {
+            if picked(s) {
+                *per_dataset.entry(s.dataset.as_str()).or_default() += w;
+            }
+        }
+        let tempered: f64 = if balance == 1.0 { inside } else { per_dataset.values().map(|p| p.powf(balance)).sum() };
         for (s, w) in self.series.iter().zip(weights.iter_mut()) {
-            *w *= if s.dataset == dataset { share / inside } else { (1.0 - share) / (1.0 - inside) };
+            // p^(balance − 1) is exactly 1 at balance 1: the weights are then those of a plain rescale.
+            *w *= if picked(s) { share / tempered * per_dataset[s.dataset.as_str()].powf(balance - 1.0) } else { (1.0 - share) / (1.0 - inside) };
         }
         self.cumulative = running_sums(weights);
         self

@@ -486,6 +486,30 @@ fn dataset_balance_tempers_each_datasets_share_of_the_windows() {
 }
 
 #[test]
+fn a_share_for_picked_series_is_split_between_their_datasets_by_balance() {
+    let cfg = common::tiny_model();
+    // Dataset A: 6 cells, not picked; B: 3 cells and C: 1 cell, picked. All the same length.
+    let mut cells = common::synthetic_cells(10, 300);
+    for (i, c) in cells.iter_mut().enumerate().skip(6) {
+        c.meta.dataset = if i < 9 { "B" } else { "C" }.into();
+    }
+    let shares = |balance: f64| {
+        let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default()).with_share(|s| s.dataset != "A", 0.4, balance);
+        let p = sampler.draw_probabilities();
+        let of = |d: &str| sampler.series.iter().zip(&p).filter(|(s, _)| s.dataset == d).map(|(_, p)| p).sum::<f64>();
+        assert!(p[..6].iter().all(|&q| (q - 0.6 / 6.0).abs() < 1e-12), "A's cells keep their proportions: {p:?}");
+        assert!(p[6..9].iter().all(|&q| (q - p[6]).abs() < 1e-12), "so do B's");
+        (of("B"), of("C"))
+    };
+    let (b, c) = shares(1.0);
+    assert!((b - 0.3).abs() < 1e-12 && (c - 0.1).abs() < 1e-12, "1: as now, 3 : 1 ({b}, {c})");
+    let (b, c) = shares(0.0);
+    assert!((b - 0.2).abs() < 1e-12 && (c - 0.2).abs() < 1e-12, "0: datasets alike ({b}, {c})");
+    let (b, c) = shares(0.5);
+    assert!((b / c - 3f64.sqrt()).abs() < 1e-9 && (b + c - 0.4).abs() < 1e-12, "0.5: √3 : 1 ({b}, {c})");
+}
+
+#[test]
 fn a_whole_history_forecast_spreads_any_history_over_the_same_patches() {
     let _serial = common::seeded();
     let cell = common::synthetic_cell(0, 30.0, 300);

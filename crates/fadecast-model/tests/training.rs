@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forecaster};
 use fadecast_model::lora::{self, LoraConfig};
 use fadecast_model::synthetic::SyntheticConfig;
-use fadecast_model::train::{train, TrainConfig, Trainer};
+use fadecast_model::train::{train, DeepCellsConfig, TrainConfig, Trainer};
 use fadecast_model::windows::{DescriptorScaler, WindowConfig, WindowSampler};
 
 #[test]
@@ -101,6 +101,23 @@ fn synthetic_curves_from_a_later_epoch_continue_a_checkpoint_of_a_run_without_th
     let plain = common::tiny_train(3);
     let mixed = TrainConfig { synthetic: SyntheticConfig { share: 0.3, cells: 8, from_epoch: 3, ..SyntheticConfig::default() }, ..plain.clone() };
     assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &mixed);
+}
+
+#[test]
+fn drawing_deep_cells_more_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() {
+    // The three cells reach SOH 0.947, 0.951 and 0.954: at 0.95 the fastest fader is deep, the others not.
+    let plain = common::tiny_train(3);
+    let deep = DeepCellsConfig { share: 0.6, below_soh: 0.95, balance: 1.0, from_epoch: 3 };
+    let more = TrainConfig { deep_cells: deep, ..plain.clone() };
+    assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &more);
+}
+
+#[test]
+fn a_deep_cell_share_or_balance_outside_its_range_is_a_config_error() {
+    let bad = |deep: DeepCellsConfig| TrainConfig { deep_cells: deep, ..common::tiny_train(1) }.validate().unwrap_err();
+    assert_eq!(bad(DeepCellsConfig { share: 1.0, ..DeepCellsConfig::default() }), "deep_cells.share must be in [0, 1), got 1");
+    assert!(bad(DeepCellsConfig { below_soh: 0.0, ..DeepCellsConfig::default() }).contains("deep_cells.below_soh"));
+    assert!(bad(DeepCellsConfig { balance: -0.5, ..DeepCellsConfig::default() }).contains("deep_cells.balance"));
 }
 
 #[test]

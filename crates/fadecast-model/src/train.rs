@@ -596,23 +596,10 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// `git rev-parse HEAD` (+ "-dirty" when the tree has changes), or "unknown" outside a repository.
+/// The commit this code was built from (+ "-dirty" when its crates differed from it), or "unknown"
+/// when built outside a repository: recorded at build time by build.rs.
 pub fn git_revision() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(rev) if !rev.is_empty() => {
-            let dirty = run(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{rev}-dirty") } else { rev }
-        }
-        _ => "unknown".into(),
-    }
+    env!("FADECAST_GIT_REVISION").into()
 }
 
 pub fn data_fingerprint(cells: &[Cell]) -> String {

@@ -121,6 +121,17 @@ fn a_deep_cell_share_or_balance_outside_its_range_is_a_config_error() {
 }
 
 #[test]
+fn the_manifest_names_the_commit_the_code_was_built_from() {
+    // build.rs records it when the crate is built; the tests are built from the same checkout.
+    let head = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output().ok().filter(|o| o.status.success());
+    let revision = fadecast_model::train::git_revision();
+    match head.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()) {
+        Some(head) => assert!(revision == head || revision == format!("{head}-dirty"), "{revision} is not {head}"),
+        None => assert_eq!(revision, "unknown"),
+    }
+}
+
+#[test]
 fn a_self_feed_chance_outside_zero_to_one_is_a_config_error() {
     let cfg = TrainConfig { self_feed_prob: 1.5, ..common::tiny_train(1) };
     let err = cfg.validate().unwrap_err();

@@ -490,8 +490,8 @@ fn a_share_for_picked_series_is_split_between_their_datasets_by_balance() {
     let cfg = common::tiny_model();
     // Dataset A: 6 cells, not picked; B: 3 cells and C: 1 cell, picked. All the same length.
     let mut cells = common::synthetic_cells(10, 300);
-    for (i, c) in cells.iter_mut().enumerate().skip(6) {
-        c.meta.dataset = if i < 9 { "B" } else { "C" }.into();
+    for (i, c) in cells.iter_mut().enumerate() {
+        c.meta.dataset = if i < 6 { "A" } else if i < 9 { "B" } else { "C" }.into();
     }
     let shares = |balance: f64| {
         let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default()).with_share(|s| s.dataset != "A", 0.4, balance);

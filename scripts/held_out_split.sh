@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/held_out_split.sh OUT_FILE}
 mkdir -p "$(dirname "$out")"
 held=(CALCE INL_NMC_pouch_fastcharge RWTH STANFORD_DYNAMIC XJTU)
-python3 - "$out" "${held[@]}" <<'PY'
+# (A temp file of its own: two seed scripts started together may both write the split.)
+tmp="$out.tmp.$$"
+python3 - "$tmp" "${held[@]}" <<'PY'
 import json, sys
 out, held = sys.argv[1], sys.argv[2:]
 s = json.load(open("splits/v1.json"))
@@ -18,7 +20,7 @@ for d in held:
     s["datasets"][d] = {"unseen": sorted(c for cells in s["datasets"][d].values() for c in cells)}
 s["unseen_datasets"] += held
 s["rule"] = "splits/v1.json with " + ", ".join(held) + " also held out whole (scripts/zero_shot_check.sh)"
-json.dump(s, open(out + ".tmp", "w"), indent=1)
+json.dump(s, open(out, "w"), indent=1)
 PY
-mv "$out.tmp" "$out"
+mv "$tmp" "$out"
 echo "${held[@]}"

@@ -41,8 +41,9 @@ done
 
 # 2. Ablations: (a) the full recipe, (b) without the contrastive term, (c) one dataset alone — one
 # run each, same config (configs/train-default.json) and seed. The shipped ensemble's members are
-# that recipe trained twice as long, the last quarter self-fed with synthetic fade curves mixed in,
-# from three seeds (configs/train-self-fed-synthetic.json), which a single 20-epoch run against the
+# that recipe trained twice as long, the last quarter self-fed with synthetic fade curves mixed in
+# and the cells tested far past end of life drawn more, from three seeds
+# (configs/train-self-fed-deep-cells.json), which a single 20-epoch run against the
 # two others isolates as an ensemble would not.
 kept=models/ablations
 full=$kept/seed-42 full_label=universal:seed-42
@@ -98,7 +99,8 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo
   echo "(a) \`$full_label\`: the default config (\`configs/train-default.json\`, 20 epochs, seed 42; the shipped"
   echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed with synthetic fade curves"
-  echo "mixed in, \`configs/train-self-fed-synthetic.json\`, from three seeds);"
+  echo "mixed in and the cells tested far past end of life drawn more, \`configs/train-self-fed-deep-cells.json\`,"
+  echo "from three seeds);"
   echo "(b) \`universal:no-contrastive\`: the same config with contrastive_weight 0; (c) \`universal:only-<D>\`:"
   echo "the same config and architecture trained on dataset D's train cells alone, scored on D's test cells only."
   echo

@@ -256,3 +256,20 @@ fn interval_scale_widens_the_forecast_bands_and_a_bad_one_is_refused() {
     };
     assert_eq!(json(&ev.join("metrics.json"))["model_settings"], settings.as_str());
 }
+
+#[test]
+fn a_trend_weight_is_recorded_by_eval_and_a_bad_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("mine.csv");
+    write_user_csv(&csv, 150);
+    let out = fadecast().args(["forecast", "--input"]).arg(&csv).args(["--trend-weight", "2"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--trend-weight: trend_weight must be between 0 and 1, got 2"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = fadecast().args(["eval", "--model", "linear", "--trend-weight", "0.5", "--data"]).arg(&csv).arg("--out").arg(tmp.path().join("o")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("universal model only"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let ev = tmp.path().join("eval");
+    let out = fadecast().args(["eval", "--data"]).arg(&csv).arg("--out").arg(&ev).args(["--trend-weight", "0.5"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let settings = json(&ev.join("metrics.json"))["model_settings"].as_str().unwrap().to_string();
+    assert!(settings.ends_with(", trend_weight 0.5 (line through the last 25 % of the context)"), "{settings}");
+}

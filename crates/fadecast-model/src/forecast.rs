@@ -25,6 +25,12 @@
 //! lies as far from it as the members' own quantiles do on average *plus* their disagreement
 //! (weighted by `disagreement_weight`), so the band widens where the members disagree —
 //! typically far from the data they were trained on.
+//!
+//! With `trend_weight` w > 0 the combined paths are then moved, point by point, by
+//! w · (line − median): the median becomes (1 − w) · the model's median + w · the least-squares
+//! line through the last `trend_fraction` of the history's observations (the linear baseline's
+//! line, its slope capped at 0), and the band moves with it, its width unchanged
+//! ([`Rollout::blend_trend`]). A forecast combination, off by default; see models/README.md.
 
 use std::path::Path;
 
@@ -84,6 +90,12 @@ pub struct ForecastConfig {
     /// larger weight, calibrated on datasets held out of training, widens the band where they
     /// disagree and barely where they agree. Ignored by a single model.
     pub disagreement_weight: f64,
+    /// Blends the median with a line through the recent history (module docs): 0 = the model
+    /// alone, 1 = the line alone. The rollout is the model's own either way; the band keeps the
+    /// model's width about the blended median.
+    pub trend_weight: f64,
+    /// The last fraction of the history's observations the trend line is fitted on (at least 3).
+    pub trend_fraction: f64,
 }
 
 impl Default for ForecastConfig {
@@ -100,6 +112,8 @@ impl Default for ForecastConfig {
             whole_history_patches: 0,
             interval_scale: 1.0,
             disagreement_weight: 1.0,
+            trend_weight: 0.0,
+            trend_fraction: 0.25,
         }
     }
 }
@@ -126,6 +140,12 @@ impl ForecastConfig {
         }
         if !(self.disagreement_weight.is_finite() && self.disagreement_weight >= 0.0) {
             return Err(format!("disagreement_weight must be a number at least 0, got {}", self.disagreement_weight));
+        }
+        if !(0.0..=1.0).contains(&self.trend_weight) {
+            return Err(format!("trend_weight must be between 0 and 1, got {}", self.trend_weight));
+        }
+        if !(self.trend_fraction > 0.0 && self.trend_fraction <= 1.0) {
+            return Err(format!("trend_fraction must be above 0 and at most 1, got {}", self.trend_fraction));
         }
         Ok(())
     }
@@ -305,7 +325,7 @@ impl Forecaster {
             slots[i] = Some(members);
         }
         let weight = self.config.disagreement_weight;
-        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out"), weight).finish()).collect()
+        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out"), weight).blend_trend().finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -458,6 +478,10 @@ struct Rollout {
     /// first grid point where it is at or below the threshold: what the stopping rule reads.
     interval_scale: f64,
     first_below: Vec<Option<usize>>,
+    /// [`ForecastConfig::trend_weight`] and the history's recent line: (level at the origin,
+    /// slope per cycle, capped at 0).
+    trend_weight: f64,
+    trend: (f64, f64),
 }
 
 impl Rollout {
@@ -496,6 +520,7 @@ impl Rollout {
             })
             .collect();
         let rows = f.rows();
+        let (level, slope) = fadecast::eval::baselines::linear::recent_line(cycles, soh, f.config.trend_fraction);
         Self {
             origin,
             spacing,
@@ -517,6 +542,9 @@ impl Rollout {
             paths: vec![Vec::new(); mc.quantiles.len()],
             interval_scale: f.config.interval_scale,
             first_below: vec![None; mc.quantiles.len()],
+            trend_weight: f.config.trend_weight,
+            // Capacity does not grow back for long: a rising recent line is blended as flat.
+            trend: (level, slope.min(0.0)),
         }
     }
 
@@ -653,6 +681,26 @@ impl Rollout {
         r.first_below = vec![None; levels.len()];
         (0..n).for_each(|k| r.track_crossings(k));
         r
+    }
+
+    /// The trend blend (module docs): at each grid point every path moves by
+    /// w · (line − median), the median read as [`Rollout::band_at`] orders the paths; SOH stays
+    /// at or above 0. The end-of-life crossings are found anew. With w = 0 nothing changes.
+    fn blend_trend(mut self) -> Rollout {
+        let w = self.trend_weight;
+        if w == 0.0 {
+            return self;
+        }
+        let (level, slope) = self.trend;
+        for k in 0..self.grid.len() {
+            let mut column: Vec<f64> = self.paths.iter().map(|path| path[k]).collect();
+            column.sort_by(f64::total_cmp);
+            let shift = w * (level + slope * (self.grid[k] - self.origin) - column[self.median]);
+            self.paths.iter_mut().for_each(|path| path[k] = (path[k] + shift).max(0.0));
+        }
+        self.first_below = vec![None; self.levels.len()];
+        (0..self.grid.len()).for_each(|k| self.track_crossings(k));
+        self
     }
 
     /// Step 4: reads off the requested cycles, end of life and remaining life.
@@ -801,9 +849,14 @@ impl fadecast::eval::Forecaster for Forecaster {
 
     /// Recorded in eval's metrics.json: the coverage it reports depends on the interval scale.
     fn settings(&self) -> String {
-        match self.models.len() {
-            1 => format!("interval_scale {}", self.config.interval_scale),
-            k => format!("interval_scale {}, disagreement_weight {}, ensemble of {k}", self.config.interval_scale, self.config.disagreement_weight),
+        let c = &self.config;
+        let band = match self.models.len() {
+            1 => format!("interval_scale {}", c.interval_scale),
+            k => format!("interval_scale {}, disagreement_weight {}, ensemble of {k}", c.interval_scale, c.disagreement_weight),
+        };
+        match c.trend_weight {
+            0.0 => band,
+            w => format!("{band}, trend_weight {w} (line through the last {} % of the context)", c.trend_fraction * 100.0),
         }
     }
 

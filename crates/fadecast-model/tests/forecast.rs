@@ -96,8 +96,8 @@ fn the_kv_cache_and_the_last_position_head_give_the_full_pass_outputs() {
 #[test]
 fn forecasting_never_reads_past_the_origin() {
     let _serial = common::seeded();
-    for m in [1, 3] {
-        let forecaster = Forecaster::new(tiny_m(4, m), ForecastConfig::default());
+    for (m, trend_weight) in [(1, 0.0), (3, 0.0), (1, 0.5)] {
+        let forecaster = Forecaster::new(tiny_m(4, m), ForecastConfig { trend_weight, ..ForecastConfig::default() });
         let cell = common::synthetic_cell(0, 30.0, 200);
         let mut altered = cell.clone();
         for c in &mut altered.cycles[60..] {
@@ -600,4 +600,64 @@ fn interval_scale_widens_the_bands_and_the_end_of_life_interval_about_an_unchang
         assert!(err.contains("interval_scale"), "{err}");
     }
     assert!(ForecastConfig::default().validate().is_ok());
+}
+
+#[test]
+fn the_trend_weight_moves_the_median_towards_the_recent_line_and_the_band_with_it() {
+    let _serial = common::seeded();
+    let model = tiny(12);
+    let cell = common::synthetic_cell(4, 30.0, 250);
+    let at = [120.0, 160.0, 220.0];
+    let forecast = |trend_weight: f64| {
+        let cfg = ForecastConfig { trend_weight, ..ForecastConfig::default() };
+        Forecaster::new(model.clone(), cfg).forecast_cell(&cell, 100, &at)
+    };
+    let history: (Vec<f64>, Vec<f64>) = cell.cycles[..100].iter().map(|c| (c.cycle, c.soh)).unzip();
+    let (level, slope) = fadecast::eval::baselines::linear::recent_line(&history.0, &history.1, 0.25);
+    assert!(slope < 0.0, "a fading history has a falling line: {slope}");
+    let line = |c: f64| level + slope * (c - 100.0);
+    let own = forecast(0.0);
+    let sorted = |f: &fadecast_model::forecast::Forecast, k: usize| {
+        let mut column: Vec<f64> = f.paths.iter().map(|p| p[k]).collect();
+        column.sort_by(f64::total_cmp);
+        column
+    };
+    for w in [0.3, 1.0] {
+        let blended = forecast(w);
+        // The rollout is the model's own: the same grid, each point moved by w · (line − median).
+        assert_eq!(blended.grid, own.grid);
+        let mut moved = 0;
+        for (k, &c) in own.grid.iter().enumerate() {
+            let (o, b) = (sorted(&own, k), sorted(&blended, k));
+            let shift = w * (line(c) - o[1]);
+            for (x, y) in o.iter().zip(&b) {
+                assert!((y - (x + shift).max(0.0)).abs() < 1e-12, "w {w}, cycle {c}: {y} vs {x} moved by {shift}");
+            }
+            moved += usize::from(shift.abs() > 1e-6);
+            if w == 1.0 {
+                assert!((b[1] - line(c).max(0.0)).abs() < 1e-12, "w 1: the median is the line at cycle {c}");
+            }
+        }
+        assert!(moved > 0, "the check has teeth: the model's median is not already the line");
+        // The reported values and end of life are read from the moved paths.
+        assert_ne!(blended.values, own.values);
+        let reread = blended.read_at(&at);
+        assert_eq!(reread, blended.values);
+    }
+    // A history whose capacity rises is blended with a flat line at its fitted level.
+    let cycles: Vec<f64> = (1..=100).map(f64::from).collect();
+    let rising: Vec<f64> = cycles.iter().map(|c| 0.9 + 0.0005 * c).collect();
+    let cfg = ForecastConfig { trend_weight: 1.0, ..ForecastConfig::default() };
+    let f = Forecaster::new(model.clone(), cfg).forecast(&cycles, &rising, fadecast::data::Observation::PerCycle, &at);
+    let (flat, _) = fadecast::eval::baselines::linear::recent_line(&cycles, &rising, 0.25);
+    for k in 0..f.grid.len() {
+        assert!((sorted(&f, k)[1] - flat).abs() < 1e-12, "grid point {k}: the median stays at {flat}");
+    }
+    // A weight no forecast can use is refused by name.
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let err = ForecastConfig { trend_weight: bad, ..ForecastConfig::default() }.validate().unwrap_err();
+        assert!(err.contains("trend_weight"), "{err}");
+    }
+    let err = ForecastConfig { trend_fraction: 0.0, ..ForecastConfig::default() }.validate().unwrap_err();
+    assert!(err.contains("trend_fraction"), "{err}");
 }

@@ -58,8 +58,8 @@ pub fn resolve(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// `--interval-scale` and `--disagreement-weight`: the band's calibration, instead of the model's
-/// own (its forecast.json). Shared by `forecast` and `eval`.
+/// `--interval-scale`, `--disagreement-weight` and `--trend-weight`: the band's calibration and the
+/// trend blend, instead of the model's own (its forecast.json). Shared by `forecast` and `eval`.
 #[derive(clap::Args, Debug, Clone, Copy, Default)]
 pub struct BandArgs {
     /// Widen (>1) or narrow (<1) the p10–p90 bands about the median by this factor (default: the
@@ -71,17 +71,22 @@ pub struct BandArgs {
     /// `disagreement_weight`; 1 = the variance of their mixture, 0 = their own bands alone).
     #[arg(long, value_name = "WEIGHT")]
     pub disagreement_weight: Option<f64>,
+    /// Blend the median with a straight line through the last quarter of the history: 0 = the
+    /// model alone, 1 = the line alone; the band keeps the model's width about it (default: the
+    /// model's own `trend_weight`; see models/README.md).
+    #[arg(long, value_name = "WEIGHT")]
+    pub trend_weight: Option<f64>,
 }
 
 impl BandArgs {
     pub fn any(&self) -> bool {
-        self.interval_scale.is_some() || self.disagreement_weight.is_some()
+        self.interval_scale.is_some() || self.disagreement_weight.is_some() || self.trend_weight.is_some()
     }
 }
 
 /// The rollout settings saved beside the weights (`forecast.json`, calibrated when the model was
 /// shipped), else the defaults; the caller's end-of-life threshold always wins, and so do its
-/// band settings (`--interval-scale`, `--disagreement-weight`) when given.
+/// band and trend settings (`--interval-scale`, `--disagreement-weight`, `--trend-weight`) when given.
 pub fn forecast_config(dir: &Path, eol_threshold: f64, bands: BandArgs) -> anyhow::Result<ForecastConfig> {
     let path = dir.join("forecast.json");
     let mut config: ForecastConfig = match std::fs::read_to_string(&path) {
@@ -98,6 +103,10 @@ pub fn forecast_config(dir: &Path, eol_threshold: f64, bands: BandArgs) -> anyho
     if let Some(weight) = bands.disagreement_weight {
         config.disagreement_weight = weight;
         config.validate().map_err(anyhow::Error::msg).context("--disagreement-weight")?;
+    }
+    if let Some(weight) = bands.trend_weight {
+        config.trend_weight = weight;
+        config.validate().map_err(anyhow::Error::msg).context("--trend-weight")?;
     }
     Ok(config)
 }

@@ -24,12 +24,19 @@ impl Forecaster for Linear {
         format!("line through the last {} % of the context (chosen on val)", self.fraction * 100.0)
     }
     fn forecast(&self, ctx: &Context, at: &[f64]) -> Quantiles {
-        let n = ctx.len();
-        let k = ((n as f64 * self.fraction).round() as usize).clamp(MIN_POINTS.min(n), n);
-        let (x, y) = (&ctx.cycles()[n - k..], &ctx.soh()[n - k..]);
-        // Centre time on the origin so the intercept is the fitted level there.
-        let xc: Vec<f64> = x.iter().map(|c| c - ctx.origin()).collect();
-        let (level, slope) = line(&xc, y);
+        let (level, slope) = recent_line(ctx.cycles(), ctx.soh(), self.fraction);
         Quantiles::point(at.iter().map(|t| level + slope * (t - ctx.origin())).collect())
     }
+}
+
+/// The least-squares line through the last `fraction` of a history's observations (at least
+/// [`MIN_POINTS`], or all of them if fewer), as (its level at the last cycle, the origin; slope
+/// per cycle). Also the universal model's trend blend (`ForecastConfig::trend_weight`).
+pub fn recent_line(cycles: &[f64], soh: &[f64], fraction: f64) -> (f64, f64) {
+    let n = cycles.len();
+    let k = ((n as f64 * fraction).round() as usize).clamp(MIN_POINTS.min(n), n);
+    let origin = cycles[n - 1];
+    // Centre time on the origin so the intercept is the fitted level there.
+    let x: Vec<f64> = cycles[n - k..].iter().map(|c| c - origin).collect();
+    line(&x, &soh[n - k..])
 }

@@ -218,3 +218,30 @@ fn a_per_cycle_csv_cut_mid_row_is_warned_about_naming_the_row() {
     std::fs::write(&cut, "cell_id,cycle,capacity_ah\nA,1,2.0\nA,2,1.9\nA,3,1.87\n").unwrap();
     fadecast().arg("import").arg(&cut).assert().success().stderr(predicate::str::contains("line break").not());
 }
+
+#[test]
+fn one_cell_id_in_two_files_is_named_apart_by_its_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rows = |fade: f64| (1..=40).map(|c| format!("A,{c},{}\n", 2.0 - fade * c as f64)).collect::<String>();
+    std::fs::write(tmp.path().join("run1.csv"), format!("cell_id,cycle,capacity_ah\n{}", rows(0.001))).unwrap();
+    std::fs::write(tmp.path().join("run2.csv"), format!("cell_id,cycle,capacity_ah\n{}", rows(0.002))).unwrap();
+    let sub = tmp.path().join("more");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("run2.csv"), format!("cell_id,cycle,capacity_ah\n{}B,1,2.0\nB,2,1.99\nB,3,1.98\n", rows(0.003))).unwrap();
+    let out = fadecast().arg("forecast").arg("--input").arg(tmp.path()).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut ids: Vec<String> = f["cells"].as_array().unwrap().iter().map(|c| c["cell_id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    let (nested, top) = (sub.join("run2.csv"), tmp.path().join("run2.csv"));
+    let mut want = vec![
+        "A@run1.csv".to_string(),
+        format!("A@{}", top.display()),
+        format!("A@{}", nested.display()),
+        "B".to_string(), // an id of its own keeps it
+    ];
+    want.sort();
+    assert_eq!(ids, want);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cell A also comes from another file; it is named A@run1.csv here"), "{err}");
+}

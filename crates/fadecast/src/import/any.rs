@@ -8,6 +8,10 @@
 //! log, a README) and files that cannot be read are skipped and reported in
 //! [`Loaded::files`], so one stray file does not stop the rest; a folder that yields no cell is
 //! an error listing why.
+//!
+//! Two cells with the same dataset and id from different files (a cycler's `CH8` in two runs'
+//! exports) are told apart by their file, `CH8@run2.csv` ([`Loaded::name_apart`]), so every
+//! forecast, adapter and score names one cell.
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +64,42 @@ impl Loaded {
     pub fn extend(&mut self, other: Loaded) {
         self.cells.extend(other.cells);
         self.files.extend(other.files);
+        self.name_apart();
+    }
+
+    /// Gives cells that share a dataset and id distinct ids: `id@file name`, or `id@file path`
+    /// where the file names repeat too, or `id@file path#k` for the same file read twice. Each
+    /// renaming is logged; cells with an id of their own keep it.
+    pub fn name_apart(&mut self) {
+        let id = |c: &LoadedCell| (c.cell.meta.dataset.clone(), c.cell.meta.cell_id.clone());
+        let shared = |cells: &[LoadedCell]| {
+            let mut count = std::collections::HashMap::new();
+            cells.iter().for_each(|c| *count.entry(id(c)).or_insert(0usize) += 1);
+            cells.iter().map(|c| count[&id(c)] > 1).collect::<Vec<bool>>()
+        };
+        let original: Vec<String> = self.cells.iter().map(|c| c.cell.meta.cell_id.clone()).collect();
+        let file_name = |c: &LoadedCell| c.file.file_name().map_or_else(|| c.file.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let renames: [&dyn Fn(&LoadedCell, usize) -> String; 3] = [
+            &|c, i| format!("{}@{}", original[i], file_name(c)),
+            &|c, i| format!("{}@{}", original[i], c.file.display()),
+            &|c, i| format!("{}@{}#{}", original[i], c.file.display(), i + 1),
+        ];
+        for rename in renames {
+            let clash = shared(&self.cells);
+            if !clash.contains(&true) {
+                break;
+            }
+            for (i, c) in self.cells.iter_mut().enumerate() {
+                if clash[i] {
+                    c.cell.meta.cell_id = rename(c, i);
+                }
+            }
+        }
+        for (c, before) in self.cells.iter().zip(&original) {
+            if c.cell.meta.cell_id != *before {
+                tracing::warn!("{}: cell {before} also comes from another file; it is named {} here", c.file.display(), c.cell.meta.cell_id);
+            }
+        }
     }
 }
 
@@ -112,6 +152,7 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
         let msg = if why.is_empty() { "the folder holds no files".to_string() } else { format!("no file gave a cell:\n{}", why.join("\n")) };
         return Err(ImportError::new(path, ErrorKind::Malformed(msg)));
     }
+    loaded.name_apart();
     Ok(loaded)
 }
 

@@ -58,7 +58,7 @@ pub struct Args {
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
     #[arg(long, value_name = "CYCLES")]
     every: Option<f64>,
-    /// Print JSON: per cell, its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals.
+    /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals.
     #[arg(long)]
     json: bool,
     /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
@@ -137,7 +137,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if a.json {
         let cells: Vec<serde_json::Value> = results.iter().map(|r| to_json(r, &model.name)).collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"model": model.name, "eol_threshold": a.eol_threshold, "cells": cells}))?);
+        // The rollout and band settings the forecasts were made with (forecast.json and flags).
+        let settings = json!({"model": model.name, "eol_threshold": a.eol_threshold, "forecast_config": model.config, "cells": cells});
+        println!("{}", serde_json::to_string_pretty(&settings)?);
     } else {
         print_table(&results, a.eol_threshold);
     }

@@ -98,6 +98,10 @@ pub struct TrainConfig {
     /// First epoch (1-based) whose windows may be self-fed: the earlier ones train exactly as
     /// without it, so a run can take it up from another run's checkpoint of that epoch.
     pub self_feed_from_epoch: usize,
+    /// Passes of self-feeding per chosen window: the first feeds the M patches after the context,
+    /// each next one the M after those, forecast from the last fed patch — as a rollout's later
+    /// passes read their own earlier forecasts. 1: the first only.
+    pub self_feed_rounds: usize,
     /// Corpus cells tested far past end of life, drawn more often (see [`DeepCellsConfig`]); off by default.
     pub deep_cells: DeepCellsConfig,
 }
@@ -167,6 +171,7 @@ impl Default for TrainConfig {
             synthetic: SyntheticConfig::default(),
             self_feed_prob: 0.0,
             self_feed_from_epoch: 1,
+            self_feed_rounds: 1,
             deep_cells: DeepCellsConfig::default(),
         }
     }
@@ -180,6 +185,9 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.self_feed_prob) {
             return Err(format!("self_feed_prob must be between 0 and 1, got {}", self.self_feed_prob));
+        }
+        if self.self_feed_rounds == 0 {
+            return Err("self_feed_rounds must be at least 1".into());
         }
         self.model.validate()?;
         self.windows.validate()?;
@@ -370,26 +378,36 @@ pub fn make_shards(windows: &[Window], scaler: Option<&DescriptorScaler>, cfg: &
         .collect()
 }
 
-/// Self-feeds each example with chance `prob` (drawn from `rng`, in order): one forward pass of
-/// `model` (no gradients) over the chosen examples gives each one's median forecast from its last
-/// context position, which replaces the inputs after the context ([`Example::feed_back`]).
-pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, rng: &mut SplitMix64) {
+/// Self-feeds each example with chance `prob` (drawn from `rng`, in order), in `rounds` passes of
+/// `model` (no gradients) over the chosen examples: the first gives each one's median forecast
+/// from its last context position, which replaces the M input patches after the context
+/// ([`Example::feed_back_from`]); each next pass forecasts from the last replaced patch and
+/// replaces the M after it, while the window lasts.
+pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, rounds: usize, rng: &mut SplitMix64) {
     let chosen: Vec<usize> = (0..examples.len()).filter(|_| rng.next_f64() < prob).collect();
-    if chosen.is_empty() {
-        return;
-    }
     let cfg = &model.config;
-    let rows: Vec<Example> = chosen.iter().map(|&i| examples[i].clone()).collect();
-    let batch = make_batch(&rows, cfg, &Device::flex());
-    let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
-    let [_, n, mp, q] = out.dims();
-    let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
     let median = cfg.median_index();
-    for (row, &i) in chosen.iter().enumerate() {
-        let t = examples[i].first;
-        let at = |j: usize| values[((row * n + t) * mp + j) * q + median];
-        let forecast: Vec<f32> = (0..mp).map(at).collect();
-        examples[i].feed_back(&forecast, cfg.patch_len);
+    for round in 0..rounds.max(1) {
+        // (example, the position it forecasts from); the first pass takes every chosen example, as
+        // self-feeding always did, the later ones those whose window goes on past their last fed patch.
+        let from: Vec<(usize, usize)> = chosen
+            .iter()
+            .map(|&i| (i, examples[i].first + round * examples[i].horizons))
+            .filter(|&(i, t)| round == 0 || t + 1 < examples[i].valid)
+            .collect();
+        if from.is_empty() {
+            return;
+        }
+        let rows: Vec<Example> = from.iter().map(|&(i, _)| examples[i].clone()).collect();
+        let batch = make_batch(&rows, cfg, &Device::flex());
+        let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
+        let [_, n, mp, q] = out.dims();
+        let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
+        for (row, &(i, t)) in from.iter().enumerate() {
+            let at = |j: usize| values[((row * n + t) * mp + j) * q + median];
+            let forecast: Vec<f32> = (0..mp).map(at).collect();
+            examples[i].feed_back_from(t, &forecast, cfg.patch_len);
+        }
     }
 }
 
@@ -525,7 +543,7 @@ impl Trainer {
             // Its own generator, seeded by the step, so the window draws are untouched.
             let mut rng = SplitMix64::new(epoch_seed(cfg.seed ^ 0x5E1F, self.global_step));
             let mut examples: Vec<&mut Example> = shards.iter_mut().flat_map(|s| s.examples.iter_mut()).collect();
-            self_feed(&model.valid(), &mut examples, self.self_feed_prob, &mut rng);
+            self_feed(&model.valid(), &mut examples, self.self_feed_prob, cfg.self_feed_rounds, &mut rng);
         }
         let (grads, loss) = shard_gradients(&model, &shards, cfg, &self.device);
         let lr = self.schedule.step();

@@ -317,10 +317,16 @@ impl Example {
     /// the positions up to the last replaced one; the targets stay the truth. Later positions would
     /// read true patches after predicted ones, which no rollout does, so they are not scored.
     pub fn feed_back(&mut self, median: &[f32], patch_len: usize) {
+        self.feed_back_from(self.first, median, patch_len);
+    }
+
+    /// [`Example::feed_back`] from position `from` (the context's last, or the last patch fed
+    /// before): the M input patches after it become `median`, its forecast from there.
+    pub fn feed_back_from(&mut self, from: usize, median: &[f32], patch_len: usize) {
         let p = patch_len;
-        let end = (self.first + self.horizons).min(self.valid - 1);
-        for t in self.first + 1..=end {
-            let h = t - self.first - 1;
+        let end = (from + self.horizons).min(self.valid - 1);
+        for t in from + 1..=end {
+            let h = t - from - 1;
             self.input[t * p..(t + 1) * p].copy_from_slice(&median[h * p..(h + 1) * p]);
         }
         self.last = end;

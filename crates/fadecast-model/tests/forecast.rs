@@ -228,6 +228,43 @@ fn a_self_fed_window_reads_the_fed_median_after_its_context_and_scores_only_up_t
 }
 
 #[test]
+fn self_feeding_in_rounds_feeds_each_pass_its_forecast_from_the_last_fed_patch() {
+    let _serial = common::seeded();
+    // Windows of up to 12 patches, so some go on past two passes of 2.
+    let cfg = ModelConfig { output_patches: 2, max_context_patches: 12, ..common::tiny_model() };
+    let (p, m) = (cfg.patch_len, cfg.output_patches);
+    let model = cfg.init(&Device::flex());
+    let cells = common::synthetic_cells(2, 120);
+    let sampler = WindowSampler::new(&cells, &cfg, &WindowConfig::default());
+    let windows: Vec<_> = sampler.sample_many(64, 5).into_iter().filter(|w| w.context_patches + 2 * m + 1 < w.n_patches - 1).collect();
+    assert!(!windows.is_empty(), "some windows reach past two rounds of fed patches");
+    // The median the model forecasts from position `t` of an example's inputs, M patches of it.
+    let median_from = |e: &fadecast_model::windows::Example, t: usize| -> Vec<f32> {
+        let batch = fadecast_model::train::make_batch(std::slice::from_ref(e), &cfg, &Device::flex());
+        let out = model.forward(batch.input, batch.side).quantiles; // [1, N, M·P, Q]
+        let [_, _, mp, q] = out.dims();
+        let v = to_vec(out);
+        (0..mp).map(|j| v[(t * mp + j) * q + cfg.median_index()]).collect()
+    };
+    for w in windows {
+        let plain = w.example(&cfg);
+        let first = plain.first;
+        let mut by_hand = plain.clone();
+        by_hand.feed_back_from(first, &median_from(&plain, first), p);
+        let once = by_hand.clone();
+        by_hand.feed_back_from(first + m, &median_from(&once, first + m), p);
+        let mut fed = plain.clone();
+        let mut rng = fadecast_model::windows::SplitMix64::new(1);
+        fadecast_model::train::self_feed(&model, &mut [&mut fed], 1.0, 2, &mut rng);
+        assert_eq!(fed.input, by_hand.input, "two passes: the second forecasts from the first one's last fed patch");
+        assert_eq!(fed.input[(first + 1) * p..(first + 1 + m) * p], once.input[(first + 1) * p..(first + 1 + m) * p]);
+        assert_ne!(fed.input[(first + 1 + m) * p..(first + 1 + 2 * m) * p], plain.input[(first + 1 + m) * p..(first + 1 + 2 * m) * p]);
+        assert_eq!(fed.last, first + 2 * m, "scored up to the last fed patch");
+        assert_eq!(fed.target, plain.target, "the targets stay the truth");
+    }
+}
+
+#[test]
 fn saved_and_reloaded_weights_forecast_identically() {
     let _serial = common::seeded();
     let dir = tempfile::tempdir().unwrap();

@@ -96,6 +96,13 @@ fn self_feeding_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() 
 }
 
 #[test]
+fn self_feeding_in_rounds_from_a_later_epoch_continues_a_checkpoint_of_a_run_without_it() {
+    let plain = common::tiny_train(3);
+    let fed = TrainConfig { self_feed_prob: 0.5, self_feed_from_epoch: 3, self_feed_rounds: 3, ..plain.clone() };
+    assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &fed);
+}
+
+#[test]
 fn synthetic_curves_from_a_later_epoch_continue_a_checkpoint_of_a_run_without_them() {
     // Epochs 1–2 draw and scale the corpus alone, as the run without them did.
     let plain = common::tiny_train(3);
@@ -129,6 +136,12 @@ fn the_manifest_names_the_commit_the_code_was_built_from() {
         Some(head) => assert!(revision == head || revision == format!("{head}-dirty"), "{revision} is not {head}"),
         None => assert_eq!(revision, "unknown"),
     }
+}
+
+#[test]
+fn no_rounds_of_self_feeding_is_a_config_error() {
+    let cfg = TrainConfig { self_feed_rounds: 0, ..common::tiny_train(1) };
+    assert_eq!(cfg.validate().unwrap_err(), "self_feed_rounds must be at least 1");
 }
 
 #[test]

@@ -678,9 +678,14 @@ impl Rollout {
         }
         let mut r = members.swap_remove(0);
         r.paths = paths;
-        r.first_below = vec![None; levels.len()];
-        (0..n).for_each(|k| r.track_crossings(k));
+        r.find_crossings();
         r
+    }
+
+    /// The end-of-life crossings found anew along paths that were replaced or moved.
+    fn find_crossings(&mut self) {
+        self.first_below = vec![None; self.levels.len()];
+        (0..self.grid.len()).for_each(|k| self.track_crossings(k));
     }
 
     /// The trend blend (module docs): at each grid point every path moves by
@@ -698,8 +703,7 @@ impl Rollout {
             let shift = w * (level + slope * (self.grid[k] - self.origin) - column[self.median]);
             self.paths.iter_mut().for_each(|path| path[k] = (path[k] + shift).max(0.0));
         }
-        self.first_below = vec![None; self.levels.len()];
-        (0..self.grid.len()).for_each(|k| self.track_crossings(k));
+        self.find_crossings();
         self
     }
 
@@ -854,10 +858,10 @@ impl fadecast::eval::Forecaster for Forecaster {
             1 => format!("interval_scale {}", c.interval_scale),
             k => format!("interval_scale {}, disagreement_weight {}, ensemble of {k}", c.interval_scale, c.disagreement_weight),
         };
-        match c.trend_weight {
-            0.0 => band,
-            w => format!("{band}, trend_weight {w} (line through the last {} % of the context)", c.trend_fraction * 100.0),
+        if c.trend_weight == 0.0 {
+            return band;
         }
+        format!("{band}, trend_weight {} (line through the last {} % of the context)", c.trend_weight, c.trend_fraction * 100.0)
     }
 
     fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {

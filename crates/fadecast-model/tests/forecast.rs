@@ -574,7 +574,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     // The shipped recipe's file is what its training config implies, with the band's calibration
     // (interval scale and disagreement weight, scripts/calibrate_intervals.sh) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed-synthetic.json")).unwrap()).unwrap();
+    let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed-rounds.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
     let calibrated = ForecastConfig { interval_scale: shipped.interval_scale, disagreement_weight: shipped.disagreement_weight, ..ForecastConfig::matching(&train.windows) };
     assert_eq!(calibrated, shipped);

@@ -71,16 +71,24 @@ for d in "${ablation_datasets[@]}"; do
   ablation_runs+=("out/eval/ablation-only-$d-early-test/metrics.json")
 done
 
-# 3. LoRA: adapters trained on the first cells of one unseen dataset, scored on its other cells.
+# 3. LoRA: adapters trained on a few cells of one unseen dataset, scored on its other cells; once on
+# the first cells by name, and (TBSI_Sunwoda) once on one cell per test temperature.
 keys=$(python3 -c "
 import json,sys
 s=json.load(open('splits/v1.json'))['datasets']['$lora_dataset']['unseen']
 print(','.join('$lora_dataset/'+c for c in sorted(s)[:$lora_cells]))")
-"$bin" finetune --corpus "$corpus" --cells "$keys" --out runs/lora-$lora_dataset
-lora_runs=()
-FRESH=1 eval_run default early unseen "out/eval/lora-zero-shot-$lora_dataset" --dataset "$lora_dataset" --exclude-cells "$keys"
-FRESH=1 eval_run default early unseen "out/eval/lora-adapted-$lora_dataset" --dataset "$lora_dataset" --adapter "runs/lora-$lora_dataset"
-lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-adapted-$lora_dataset/metrics.json")
+lora_sets=("$lora_dataset:$keys")
+# TBSI_Sunwoda's cell names end in their test temperature (T25, T35, T45, T55); its first four
+# cells by name are all at 35 °C.
+[ "$lora_dataset" = TBSI_Sunwoda ] && lora_sets+=("$lora_dataset-per-temperature:TBSI_Sunwoda/B1T25,TBSI_Sunwoda/B10T35,TBSI_Sunwoda/B19T45,TBSI_Sunwoda/B26T55")
+lora_sections=()
+for set in "${lora_sets[@]}"; do
+  name=${set%%:*} cells=${set#*:}
+  "$bin" finetune --corpus "$corpus" --cells "$cells" --out "runs/lora-$name"
+  FRESH=1 eval_run default early unseen "out/eval/lora-zero-shot-$name" --dataset "$lora_dataset" --exclude-cells "$cells"
+  FRESH=1 eval_run default early unseen "out/eval/lora-adapted-$name" --dataset "$lora_dataset" --adapter "runs/lora-$name"
+  lora_sections+=("$name:$cells")
+done
 
 {
   echo "# Results"
@@ -98,9 +106,9 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo "# 2. Ablations (early task)"
   echo
   echo "(a) \`$full_label\`: the default config (\`configs/train-default.json\`, 20 epochs, seed 42; the shipped"
-  echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed with synthetic fade curves"
-  echo "mixed in and the cells tested far past end of life drawn more, \`configs/train-self-fed-deep-cells.json\`,"
-  echo "from three seeds);"
+  echo "ensemble's members are this recipe trained for 40 epochs, the last 10 self-fed in up to three passes with"
+  echo "synthetic fade curves mixed in and the cells tested far past end of life drawn more,"
+  echo "\`configs/train-self-fed-rounds.json\`, from three seeds);"
   echo "(b) \`universal:no-contrastive\`: the same config with contrastive_weight 0; (c) \`universal:only-<D>\`:"
   echo "the same config and architecture trained on dataset D's train cells alone, scored on D's test cells only."
   echo
@@ -108,10 +116,15 @@ lora_runs+=("out/eval/lora-zero-shot-$lora_dataset/metrics.json" "out/eval/lora-
   echo
   echo "# 3. LoRA adaptation on an unseen dataset ($lora_dataset)"
   echo
-  echo "Adapters (\`fadecast finetune --corpus $corpus --cells ...\`, rank 4) trained on $lora_cells of"
-  echo "$lora_dataset's cells ($keys); both columns score the dataset's other cells only."
-  echo
-  "$bin" eval --compare "${lora_runs[@]}" | tail -n +2
+  echo "Adapters (\`fadecast finetune --corpus $corpus --cells ...\`, rank 4, one set per member) trained on a"
+  echo "few of $lora_dataset's cells; the two columns of each table score the dataset's other cells only."
+  for section in "${lora_sections[@]}"; do
+    name=${section%%:*} cells=${section#*:}
+    echo
+    echo "## Adapted on $cells"
+    echo
+    "$bin" eval --compare "out/eval/lora-zero-shot-$name/metrics.json" "out/eval/lora-adapted-$name/metrics.json" | tail -n +2 | sed 's/^## /### /'
+  done
 } > docs/results.md.tmp
 mv docs/results.md.tmp docs/results.md
 echo "wrote docs/results.md"

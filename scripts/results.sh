@@ -122,7 +122,6 @@ done
     name=${section%%:*} cells=${section#*:}
     echo
     echo "## Adapted on $cells"
-    echo
     "$bin" eval --compare "out/eval/lora-zero-shot-$name/metrics.json" "out/eval/lora-adapted-$name/metrics.json" | tail -n +2 | sed 's/^## /### /'
   done
 } > docs/results.md.tmp

@@ -80,14 +80,14 @@ print(','.join('$lora_dataset/'+c for c in sorted(s)[:$lora_cells]))")
 lora_sets=("$lora_dataset:$keys")
 # TBSI_Sunwoda's cell names end in their test temperature (T25, T35, T45, T55); its first four
 # cells by name are all at 35 °C.
-[ "$lora_dataset" = TBSI_Sunwoda ] && lora_sets+=("$lora_dataset-per-temperature:TBSI_Sunwoda/B1T25,TBSI_Sunwoda/B10T35,TBSI_Sunwoda/B19T45,TBSI_Sunwoda/B26T55")
-lora_sections=()
+if [ "$lora_dataset" = TBSI_Sunwoda ]; then
+  lora_sets+=("$lora_dataset-per-temperature:TBSI_Sunwoda/B1T25,TBSI_Sunwoda/B10T35,TBSI_Sunwoda/B19T45,TBSI_Sunwoda/B26T55")
+fi
 for set in "${lora_sets[@]}"; do
   name=${set%%:*} cells=${set#*:}
   "$bin" finetune --corpus "$corpus" --cells "$cells" --out "runs/lora-$name"
   FRESH=1 eval_run default early unseen "out/eval/lora-zero-shot-$name" --dataset "$lora_dataset" --exclude-cells "$cells"
   FRESH=1 eval_run default early unseen "out/eval/lora-adapted-$name" --dataset "$lora_dataset" --adapter "runs/lora-$name"
-  lora_sections+=("$name:$cells")
 done
 
 {
@@ -118,8 +118,8 @@ done
   echo
   echo "Adapters (\`fadecast finetune --corpus $corpus --cells ...\`, rank 4, one set per member) trained on a"
   echo "few of $lora_dataset's cells; the two columns of each table score the dataset's other cells only."
-  for section in "${lora_sections[@]}"; do
-    name=${section%%:*} cells=${section#*:}
+  for set in "${lora_sets[@]}"; do
+    name=${set%%:*} cells=${set#*:}
     echo
     echo "## Adapted on $cells"
     "$bin" eval --compare "out/eval/lora-zero-shot-$name/metrics.json" "out/eval/lora-adapted-$name/metrics.json" | tail -n +2 | sed 's/^## /### /'

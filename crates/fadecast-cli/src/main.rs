@@ -1,5 +1,6 @@
 //! The `fadecast` command-line tool. Each subcommand lives in `cmd/<name>.rs`.
 
+mod alloc;
 mod cmd;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,7 @@ enum Command {
 }
 
 fn main() {
+    alloc::keep_freed_memory();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => tracing::Level::WARN,

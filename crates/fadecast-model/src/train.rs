@@ -399,14 +399,24 @@ pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, ro
             return;
         }
         let rows: Vec<Example> = from.iter().map(|&(i, _)| examples[i].clone()).collect();
-        let batch = make_batch(&rows, cfg, &Device::flex());
-        let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
-        let [_, n, mp, q] = out.dims();
-        let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
-        for (row, &(i, t)) in from.iter().enumerate() {
-            let at = |j: usize| values[((row * n + t) * mp + j) * q + median];
-            let forecast: Vec<f32> = (0..mp).map(at).collect();
-            examples[i].feed_back_from(t, &forecast, cfg.patch_len);
+        // One batch per thread: a batch this small keeps a second core mostly idle, and a row's
+        // forecast is the same whichever rows share its batch, so training is unchanged.
+        let part = rows.len().div_ceil(rayon::current_num_threads().max(1));
+        let forecasts: Vec<Vec<f32>> = rows
+            .par_chunks(part)
+            .zip(from.par_chunks(part))
+            .flat_map_iter(|(rows, from)| {
+                let batch = make_batch(rows, cfg, &Device::flex());
+                let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
+                let [_, n, mp, q] = out.dims();
+                let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
+                let at = move |row: usize, t: usize, j: usize| values[((row * n + t) * mp + j) * q + median];
+                let rows: Vec<Vec<f32>> = from.iter().enumerate().map(|(row, &(_, t))| (0..mp).map(|j| at(row, t, j)).collect()).collect();
+                rows
+            })
+            .collect();
+        for (&(i, t), forecast) in from.iter().zip(&forecasts) {
+            examples[i].feed_back_from(t, forecast, cfg.patch_len);
         }
     }
 }

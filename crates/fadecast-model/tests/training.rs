@@ -7,8 +7,8 @@ use burn::tensor::Device;
 use fadecast_model::forecast::{load_weights, save_weights, ForecastConfig, Forecaster};
 use fadecast_model::lora::{self, LoraConfig};
 use fadecast_model::synthetic::SyntheticConfig;
-use fadecast_model::train::{train, DeepCellsConfig, TrainConfig, Trainer};
-use fadecast_model::windows::{DescriptorScaler, WindowConfig, WindowSampler};
+use fadecast_model::train::{self_feed, train, DeepCellsConfig, TrainConfig, Trainer};
+use fadecast_model::windows::{DescriptorScaler, Example, SplitMix64, WindowConfig, WindowSampler};
 
 #[test]
 fn loss_falls_on_a_synthetic_fade_curve() {
@@ -100,6 +100,31 @@ fn self_feeding_in_rounds_from_a_later_epoch_continues_a_checkpoint_of_a_run_wit
     let plain = common::tiny_train(3);
     let fed = TrainConfig { self_feed_prob: 0.5, self_feed_from_epoch: 3, self_feed_rounds: 3, ..plain.clone() };
     assert_a_change_from_epoch_3_continues_a_checkpoint_of_a_run_without_it(&plain, &fed);
+}
+
+#[test]
+fn self_feeding_feeds_back_the_same_forecasts_on_one_thread_as_on_several() {
+    // The shipped model's shape: its batches are large enough for burn-flex to split matrix
+    // products across threads, and self_feed splits the rows across threads itself.
+    let cfg = TrainConfig::default();
+    let cells = common::synthetic_cells(8, 1500);
+    let windows = WindowSampler::new(&cells, &cfg.model, &cfg.windows).sample_many(64, 7);
+    let model = cfg.model.init(&Device::flex());
+    let inputs = |examples: &[Example]| -> Vec<Vec<u32>> { examples.iter().map(|e| e.input.iter().map(|v| v.to_bits()).collect()).collect() };
+    let fed = |threads: usize| {
+        let mut examples: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut rows: Vec<&mut Example> = examples.iter_mut().collect();
+            self_feed(&model, &mut rows, 0.5, 3, &mut SplitMix64::new(11));
+        });
+        inputs(&examples)
+    };
+    let one = fed(1);
+    let untouched: Vec<Example> = windows.iter().map(|w| w.example(&cfg.model)).collect();
+    assert_ne!(one, inputs(&untouched), "self-feeding replaced some inputs");
+    assert_eq!(one, fed(2));
+    assert_eq!(one, fed(3));
 }
 
 #[test]

@@ -410,9 +410,9 @@ pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, ro
                 let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
                 let [_, n, mp, q] = out.dims();
                 let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
-                let at = move |row: usize, t: usize, j: usize| values[((row * n + t) * mp + j) * q + median];
-                let rows: Vec<Vec<f32>> = from.iter().enumerate().map(|(row, &(_, t))| (0..mp).map(|j| at(row, t, j)).collect()).collect();
-                rows
+                // Each row's median forecast of the M patches after its position t.
+                let median_after = |row: usize, t: usize| (0..mp).map(|j| values[((row * n + t) * mp + j) * q + median]).collect();
+                from.iter().enumerate().map(|(row, &(_, t))| median_after(row, t)).collect::<Vec<Vec<f32>>>()
             })
             .collect();
         for (&(i, t), forecast) in from.iter().zip(&forecasts) {

@@ -3,7 +3,7 @@
 //! burn-flex gives every op's result a fresh buffer, many of them hundreds of kilobytes. With
 //! glibc's defaults such buffers are mapped and unmapped, or the heap is trimmed back to the OS
 //! as they are freed, so the next op faults in and zeroes the same pages again: page faults
-//! took about a tenth of training's time. Keeping freed memory in the process removes that; it
+//! took about 8 % of training's time in a `perf record`. Keeping freed memory in the process removes that; it
 //! changes no result (measured in docs/performance.md, *Training epoch*).
 
 /// Raises glibc's mmap and trim thresholds and its heap growth step (what the environment

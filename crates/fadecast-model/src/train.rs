@@ -405,14 +405,14 @@ pub fn self_feed(model: &FadeModel, examples: &mut [&mut Example], prob: f64, ro
         let forecasts: Vec<Vec<f32>> = rows
             .par_chunks(part)
             .zip(from.par_chunks(part))
-            .flat_map_iter(|(rows, from)| {
-                let batch = make_batch(rows, cfg, &Device::flex());
+            .flat_map_iter(|(part_rows, part_from)| {
+                let batch = make_batch(part_rows, cfg, &Device::flex());
                 let out = model.forward(batch.input, batch.side).quantiles; // [B, N, M·P, Q]
                 let [_, n, mp, q] = out.dims();
                 let values = out.into_data().convert::<f32>().try_to_vec::<f32>().expect("float quantiles");
                 // Each row's median forecast of the M patches after its position t.
                 let median_after = |row: usize, t: usize| (0..mp).map(|j| values[((row * n + t) * mp + j) * q + median]).collect();
-                from.iter().enumerate().map(|(row, &(_, t))| median_after(row, t)).collect::<Vec<Vec<f32>>>()
+                part_from.iter().enumerate().map(|(row, &(_, t))| median_after(row, t)).collect::<Vec<Vec<f32>>>()
             })
             .collect();
         for (&(i, t), forecast) in from.iter().zip(&forecasts) {

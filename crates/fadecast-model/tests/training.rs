@@ -106,6 +106,7 @@ fn self_feeding_in_rounds_from_a_later_epoch_continues_a_checkpoint_of_a_run_wit
 fn self_feeding_feeds_back_the_same_forecasts_on_one_thread_as_on_several() {
     // The shipped model's shape: its batches are large enough for burn-flex to split matrix
     // products across threads, and self_feed splits the rows across threads itself.
+    let _serial = common::seeded(); // the model's initial weights come from the device RNG
     let cfg = TrainConfig::default();
     let cells = common::synthetic_cells(8, 1500);
     let windows = WindowSampler::new(&cells, &cfg.model, &cfg.windows).sample_many(64, 7);

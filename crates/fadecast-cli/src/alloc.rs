@@ -3,8 +3,8 @@
 //! burn-flex gives every op's result a fresh buffer, many of them hundreds of kilobytes. With
 //! glibc's defaults such buffers are mapped and unmapped, or the heap is trimmed back to the OS
 //! as they are freed, so the next op faults in and zeroes the same pages again: page faults
-//! took about 8 % of training's time in a `perf record`. Keeping freed memory in the process removes that; it
-//! changes no result (measured in docs/performance.md, *Training epoch*).
+//! took about 8 % of training's time in a `perf record`. Keeping freed memory in the process
+//! removes that; it changes no result (measured in docs/performance.md, *Training epoch*).
 
 /// Raises glibc's mmap and trim thresholds and its heap growth step (what the environment
 /// variables `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` and `MALLOC_TOP_PAD_` would set).

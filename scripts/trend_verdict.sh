@@ -5,27 +5,35 @@
 # model itself). Scores each with scripts/score_recipe.sh (labels prereg4-T<w>), picks the weight
 # that minimises val(T_w)/val(E) + held(T_w)/held(E), calibrates its band with its twins and prints
 # the rule's two conditions. Everything lands in out/prereg4/.
+# With `below`, experiment 6 instead: the median only ever lowered towards the line
+# (`trend_below_only`), on its own grid of weights, labels prereg6-T<w>, in out/prereg6/.
 #
-# Usage: scripts/trend_verdict.sh [CORPUS_DIR]
+# Usage: scripts/trend_verdict.sh [CORPUS_DIR] [below]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
-out=out/prereg4
+below=${2:-}
+case $below in
+  "") out=out/prereg4 label=prereg4 weights=(0 0.1 0.2 0.3 0.4 0.5) ;;
+  below) out=out/prereg6 label=prereg6 weights=(0 0.1 0.2 0.3 0.4 0.5 0.75 1) ;;
+  *) echo "usage: scripts/trend_verdict.sh [CORPUS_DIR] [below]" >&2; exit 2 ;;
+esac
 split=runs/ab/zs-split.json
-weights=(0 0.1 0.2 0.3 0.4 0.5)
 mkdir -p "$out"
 scripts/held_out_split.sh "$split" > /dev/null
 members() { python3 -c 'import json, sys; print(" ".join(f"{sys.argv[1]}/{m}" for m in json.load(open(f"{sys.argv[1]}/ensemble.json"))["members"]))' "$1"; }
 for w in "${weights[@]}"; do
-  python3 - "$w" "$out/forecast-$w.json" <<'PY'
+  python3 - "$w" "$out/forecast-$w.json" "$below" <<'PY'
 import json, sys
 config = json.load(open("models/default/forecast.json"))
 config["trend_weight"] = float(sys.argv[1])
+if sys.argv[3] == "below":
+    config["trend_below_only"] = True
 json.dump(config, open(sys.argv[2], "w"), indent=2)
 PY
   scripts/make_ensemble.sh "$out/T$w" "$out/forecast-$w.json" $(members models/default)
   scripts/make_ensemble.sh "$out/T$w-zs" "$out/forecast-$w.json" $(members models/default-held-out)
-  HELD_OUT_MODEL="$out/T$w-zs" HELD_OUT_SPLIT=$split scripts/score_recipe.sh "$out/T$w" "prereg4-T$w" "$corpus" > "$out/T$w.score.json"
+  HELD_OUT_MODEL="$out/T$w-zs" HELD_OUT_SPLIT=$split scripts/score_recipe.sh "$out/T$w" "$label-T$w" "$corpus" > "$out/T$w.score.json"
   cat "$out/T$w.score.json"
 done
 best=$(python3 - "$out" "${weights[@]}" <<'PY'

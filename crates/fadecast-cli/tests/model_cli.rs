@@ -272,12 +272,18 @@ fn a_trend_weight_is_recorded_by_eval_and_a_bad_one_is_refused() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let settings = json(&ev.join("metrics.json"))["model_settings"].as_str().unwrap().to_string();
     assert!(settings.ends_with(", trend_weight 0.5 (line through the last 25 % of the context)"), "{settings}");
+    let ev = tmp.path().join("eval-below");
+    let out = fadecast().args(["eval", "--data"]).arg(&csv).arg("--out").arg(&ev).args(["--trend-weight", "0.5", "--trend-below-only"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let settings = json(&ev.join("metrics.json"))["model_settings"].as_str().unwrap().to_string();
+    assert!(settings.ends_with(", trend_weight 0.5 (line through the last 25 % of the context, lowering only)"), "{settings}");
 
     // forecast --json records the settings it forecast with.
     let out = fadecast().args(["forecast", "--input"]).arg(&csv).args(["--json", "--trend-weight", "0.25"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let f: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(f["forecast_config"]["trend_weight"], 0.25);
+    assert_eq!(f["forecast_config"]["trend_below_only"], false);
     let shipped = json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default/forecast.json"));
     assert_eq!(f["forecast_config"]["interval_scale"], shipped["interval_scale"]);
 }

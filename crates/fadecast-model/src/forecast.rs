@@ -31,6 +31,8 @@
 //! line through the last `trend_fraction` of the history's observations (the linear baseline's
 //! line, its slope capped at 0), and the band moves with it, its width unchanged
 //! ([`Rollout::blend_trend`]). A forecast combination, off by default; see models/README.md.
+//! With `trend_below_only` the median is only ever lowered towards the line, at the points where
+//! the line lies below it, and left alone where it lies above.
 
 use std::path::Path;
 
@@ -96,6 +98,10 @@ pub struct ForecastConfig {
     pub trend_weight: f64,
     /// The last fraction of the history's observations the trend line is fitted on (at least 3).
     pub trend_fraction: f64,
+    /// Blend only where the line lies below the median, so the blend can lower the median and
+    /// never raise it: the model errs optimistic on cells that keep fading at their recent pace
+    /// and pessimistic far out on cells whose fade slows (models/README.md, *Which way it errs*).
+    pub trend_below_only: bool,
 }
 
 impl Default for ForecastConfig {
@@ -114,6 +120,7 @@ impl Default for ForecastConfig {
             disagreement_weight: 1.0,
             trend_weight: 0.0,
             trend_fraction: 0.25,
+            trend_below_only: false,
         }
     }
 }
@@ -479,9 +486,10 @@ struct Rollout {
     interval_scale: f64,
     first_below: Vec<Option<usize>>,
     /// [`ForecastConfig::trend_weight`] and the history's recent line: (level at the origin,
-    /// slope per cycle, capped at 0).
+    /// slope per cycle, capped at 0); [`ForecastConfig::trend_below_only`].
     trend_weight: f64,
     trend: (f64, f64),
+    trend_below_only: bool,
 }
 
 impl Rollout {
@@ -545,6 +553,7 @@ impl Rollout {
             trend_weight: f.config.trend_weight,
             // Capacity does not grow back for long: a rising recent line is blended as flat.
             trend: (level, slope.min(0.0)),
+            trend_below_only: f.config.trend_below_only,
         }
     }
 
@@ -689,8 +698,9 @@ impl Rollout {
     }
 
     /// The trend blend (module docs): at each grid point every path moves by
-    /// w · (line − median), the median read as [`Rollout::band_at`] orders the paths; SOH stays
-    /// at or above 0. The end-of-life crossings are found anew. With w = 0 nothing changes.
+    /// w · (line − median), the median read as [`Rollout::band_at`] orders the paths — only where
+    /// that is a move down when `trend_below_only` — and SOH stays at or above 0. The end-of-life
+    /// crossings are found anew. With w = 0 nothing changes.
     fn blend_trend(mut self) -> Rollout {
         let w = self.trend_weight;
         if w == 0.0 {
@@ -700,7 +710,8 @@ impl Rollout {
         for k in 0..self.grid.len() {
             let mut column: Vec<f64> = self.paths.iter().map(|path| path[k]).collect();
             column.sort_by(f64::total_cmp);
-            let shift = w * (level + slope * (self.grid[k] - self.origin) - column[self.median]);
+            let gap = level + slope * (self.grid[k] - self.origin) - column[self.median];
+            let shift = w * if self.trend_below_only { gap.min(0.0) } else { gap };
             self.paths.iter_mut().for_each(|path| path[k] = (path[k] + shift).max(0.0));
         }
         self.find_crossings();
@@ -861,7 +872,8 @@ impl fadecast::eval::Forecaster for Forecaster {
         if c.trend_weight == 0.0 {
             return band;
         }
-        format!("{band}, trend_weight {} (line through the last {} % of the context)", c.trend_weight, c.trend_fraction * 100.0)
+        let below = if c.trend_below_only { ", lowering only" } else { "" };
+        format!("{band}, trend_weight {} (line through the last {} % of the context{below})", c.trend_weight, c.trend_fraction * 100.0)
     }
 
     fn forecast(&self, ctx: &fadecast::eval::Context, at: &[f64]) -> fadecast::eval::Quantiles {

@@ -681,6 +681,30 @@ fn the_trend_weight_moves_the_median_towards_the_recent_line_and_the_band_with_i
         let reread = blended.read_at(&at);
         assert_eq!(reread, blended.values);
     }
+    // Lowering only: each point moves by w · (line − median) where the line is below the median,
+    // and not at all where it is above. Checked on the fading history and on a rising one whose
+    // last observation dips (its recent line, flat as a rising line is, stays above the dip).
+    let dipped: (Vec<f64>, Vec<f64>) = (1..=100).map(|c| (f64::from(c), if c < 100 { 0.5 + 0.004 * f64::from(c) } else { 0.85 })).unzip();
+    let (mut down, mut kept) = (0, 0);
+    for (cycles, soh) in [&history, &dipped] {
+        let forecast = |trend_weight: f64, trend_below_only: bool| {
+            let cfg = ForecastConfig { trend_weight, trend_below_only, ..ForecastConfig::default() };
+            Forecaster::new(model.clone(), cfg).forecast(cycles, soh, fadecast::data::Observation::PerCycle, &at)
+        };
+        let (own, lowered) = (forecast(0.0, false), forecast(0.5, true));
+        assert_eq!(lowered.grid, own.grid);
+        let (level, slope) = fadecast::eval::baselines::linear::recent_line(cycles, soh, 0.25);
+        let line = |c: f64| level + slope.min(0.0) * (c - 100.0);
+        for (k, &c) in own.grid.iter().enumerate() {
+            let (o, b) = (sorted(&own, k), sorted(&lowered, k));
+            let shift = 0.5 * (line(c) - o[1]).min(0.0);
+            for (x, y) in o.iter().zip(&b) {
+                assert!((y - (x + shift).max(0.0)).abs() < 1e-12, "cycle {c}: {y} vs {x} moved by {shift}");
+            }
+            if line(c) < o[1] - 1e-6 { down += 1 } else if line(c) > o[1] + 1e-6 { kept += 1 }
+        }
+    }
+    assert!(down > 0 && kept > 0, "the check has teeth: the line lies below the median at {down} points, above at {kept}");
     // A history whose capacity rises is blended with a flat line at its fitted level.
     let cycles: Vec<f64> = (1..=100).map(f64::from).collect();
     let rising: Vec<f64> = cycles.iter().map(|c| 0.9 + 0.0005 * c).collect();

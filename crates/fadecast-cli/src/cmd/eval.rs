@@ -164,7 +164,7 @@ fn score(a: Args) -> anyhow::Result<()> {
         bail!("--adapter applies to the universal model only, not to the baseline `{model}`");
     }
     if a.bands.any() && !universal {
-        bail!("--interval-scale, --disagreement-weight and --trend-weight apply to the universal model only, not to the baseline `{model}`");
+        bail!("--interval-scale, --disagreement-weight, --trend-weight and --trend-below-only apply to the universal model only, not to the baseline `{model}`");
     }
     let mut excluded = exclusion_keys(a.exclude_cells.as_deref())?;
     if let Some(dir) = &a.adapter {

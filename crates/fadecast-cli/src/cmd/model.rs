@@ -76,11 +76,15 @@ pub struct BandArgs {
     /// model's own `trend_weight`; see models/README.md).
     #[arg(long, value_name = "WEIGHT")]
     pub trend_weight: Option<f64>,
+    /// With the trend blend: only lower the median towards the line, where the line lies below
+    /// it; never raise it (default: the model's own `trend_below_only`).
+    #[arg(long)]
+    pub trend_below_only: bool,
 }
 
 impl BandArgs {
     pub fn any(&self) -> bool {
-        self.interval_scale.is_some() || self.disagreement_weight.is_some() || self.trend_weight.is_some()
+        self.interval_scale.is_some() || self.disagreement_weight.is_some() || self.trend_weight.is_some() || self.trend_below_only
     }
 }
 
@@ -108,6 +112,7 @@ pub fn forecast_config(dir: &Path, eol_threshold: f64, bands: BandArgs) -> anyho
         config.trend_weight = weight;
         config.validate().map_err(anyhow::Error::msg).context("--trend-weight")?;
     }
+    config.trend_below_only |= bands.trend_below_only;
     Ok(config)
 }
 

@@ -584,3 +584,22 @@ fn a_checkup_of_a_cell_without_metadata_is_an_error() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_cell_listed_twice_in_the_metadata_is_an_error_at_its_second_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cells.csv"),
+        "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n\
+         G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
+         G1C2,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
+         G1C1,2,1,1,0.5,NMC/graphite,0.25\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("NMC_data.csv"), "cellID,qdis,Ah_throughput\nG1C1,1,0\n").unwrap();
+    let msg = isu_ilcc::import(dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("cells.csv") && msg.contains("cell G1C1") && msg.contains("row 4") && msg.contains("listed twice"),
+        "{msg}"
+    );
+}

@@ -12,11 +12,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::tables::{cell_id, in_cell, ByCell};
+use super::tables::{cells_by_row, metas_by_cell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};
-use crate::error::{ErrorKind, ImportError, Result};
+use crate::error::{ErrorKind, Result};
 
 pub const DATASET: &str = "ISU_ILCC";
 const CELLS: &str = "cells.csv";
@@ -40,28 +40,21 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_cell = table.col("cellID")?;
     let c_qdis = table.col("qdis")?;
     let c_throughput = table.col("Ah_throughput")?;
-    let mut cells = ByCell::default();
-    while let Some(row) = table.next_row() {
-        let row = row?;
-        let id = cell_id(&row, c_cell)?;
-        let cell = cells.get_known(&row, &id, &metas, CELLS)?;
-        in_cell(&id, || {
-            let Some(qdis) = row.num(c_qdis)? else {
-                cell.drop_row("RPT without qdis");
-                return Ok(());
-            };
-            let nominal = cell.meta.nominal_capacity_ah.expect("set by read_cells");
-            let mut r = RawCycle::new(
-                row.line,
-                equivalent_full_cycles(row.req(c_throughput)?, nominal),
-                None,
-            );
-            r.soh = Some(qdis);
-            cell.rows.push(r);
-            Ok(())
-        })?;
-    }
-    Ok(cells.into_cells())
+    cells_by_row(&mut table, c_cell, &metas, CELLS, |row, cell| {
+        let Some(qdis) = row.num(c_qdis)? else {
+            cell.drop_row("RPT without qdis");
+            return Ok(());
+        };
+        let nominal = cell.meta.nominal_capacity_ah.expect("set by read_cells");
+        let mut r = RawCycle::new(
+            row.line,
+            equivalent_full_cycles(row.req(c_throughput)?, nominal),
+            None,
+        );
+        r.soh = Some(qdis);
+        cell.rows.push(r);
+        Ok(())
+    })
 }
 
 /// One [`CellMeta`] per row of `cells.csv`.
@@ -76,70 +69,59 @@ fn read_cells(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_nominal = table.col("nominal_capacity_Ah")?;
     let c_temp = table.find("temperature_C_unverified");
     let c_form = table.find("form_factor_unverified");
-    let mut out = HashMap::new();
-    while let Some(row) = table.next_row() {
-        let row = row?;
-        let id = cell_id(&row, c_cell)?;
-        let meta = in_cell(&id, || {
-            let nominal = row.req(c_nominal)?;
-            if !(nominal.is_finite() && nominal > 0.0) {
-                return Err(row.error(ErrorKind::Malformed(format!(
-                    "nominal capacity {nominal} Ah"
-                ))));
-            }
-            let chemistry = row.text(Some(c_chem));
-            // "NMC/graphite" → cathode / anode.
-            let (cathode, anode) = match chemistry.as_deref().and_then(|c| c.split_once('/')) {
-                Some((c, a)) => (Some(c.trim().to_string()), Some(a.trim().to_string())),
-                None => (None, None),
-            };
-            let (ch, dch) = (row.finite(c_ch)?, row.finite(c_dch)?);
-            let unverified = match (row.opt(c_temp)?, row.text(c_form)) {
-                (Some(t), Some(f)) => format!(" Unverified third-party notes: {t} °C, {f}."),
-                _ => String::new(),
-            };
-            Ok(CellMeta {
-                dataset: DATASET.into(),
-                cell_id: id.clone(),
-                chemistry,
-                cathode,
-                anode,
-                form_factor: None,
-                nominal_capacity_ah: Some(nominal),
-                temperature_c: None,
-                charge_c_rate: ch,
-                discharge_c_rate: dch,
-                dod: row.finite(c_dod)?,
-                protocol: Some(format!(
-                    "Group {}: CC cycling at {} C charge / {} C discharge to the empirical DoD, RPT roughly \
-                     weekly; capacity normalised to the first RPT. Axis: EFC = Ah throughput (charge + \
-                     discharge) / (2 x {nominal} Ah).{unverified}",
-                    row.str(c_group),
-                    fmt_opt(ch),
-                    fmt_opt(dch),
-                )),
-                source: Some(
-                    "ISU-ILCC Battery Aging Dataset, Iowa State University DataShare \
-                     doi:10.25380/iastate.22582234, via tingkai-li/empirical_early_prediction @6709a7c"
-                        .into(),
-                ),
-                license: Some(
-                    "MIT (tingkai-li/empirical_early_prediction); original reportedly CC BY 4.0 \
-                     (unverified)"
-                        .into(),
-                ),
-                axis: CycleAxis::EquivalentFullCycles,
-                observation: Observation::CheckUp,
-                ..Default::default()
-            })
-        })?;
-        if out.insert(id.clone(), meta).is_some() {
-            return Err(
-                ImportError::malformed(path, format!("cell `{id}` is listed twice")).row(row.line),
-            );
+    metas_by_cell(&mut table, c_cell, |row, id| {
+        let nominal = row.req(c_nominal)?;
+        if !(nominal.is_finite() && nominal > 0.0) {
+            return Err(row.error(ErrorKind::Malformed(format!(
+                "nominal capacity {nominal} Ah"
+            ))));
         }
-    }
-    Ok(out)
+        let chemistry = row.text(Some(c_chem));
+        // "NMC/graphite" → cathode / anode.
+        let (cathode, anode) = match chemistry.as_deref().and_then(|c| c.split_once('/')) {
+            Some((c, a)) => (Some(c.trim().to_string()), Some(a.trim().to_string())),
+            None => (None, None),
+        };
+        let (ch, dch) = (row.finite(c_ch)?, row.finite(c_dch)?);
+        let unverified = match (row.opt(c_temp)?, row.text(c_form)) {
+            (Some(t), Some(f)) => format!(" Unverified third-party notes: {t} °C, {f}."),
+            _ => String::new(),
+        };
+        Ok(CellMeta {
+            dataset: DATASET.into(),
+            cell_id: id.to_string(),
+            chemistry,
+            cathode,
+            anode,
+            form_factor: None,
+            nominal_capacity_ah: Some(nominal),
+            temperature_c: None,
+            charge_c_rate: ch,
+            discharge_c_rate: dch,
+            dod: row.finite(c_dod)?,
+            protocol: Some(format!(
+                "Group {}: CC cycling at {} C charge / {} C discharge to the empirical DoD, RPT roughly \
+                 weekly; capacity normalised to the first RPT. Axis: EFC = Ah throughput (charge + \
+                 discharge) / (2 x {nominal} Ah).{unverified}",
+                row.str(c_group),
+                fmt_opt(ch),
+                fmt_opt(dch),
+            )),
+            source: Some(
+                "ISU-ILCC Battery Aging Dataset, Iowa State University DataShare \
+                 doi:10.25380/iastate.22582234, via tingkai-li/empirical_early_prediction @6709a7c"
+                    .into(),
+            ),
+            license: Some(
+                "MIT (tingkai-li/empirical_early_prediction); original reportedly CC BY 4.0 \
+                 (unverified)"
+                    .into(),
+            ),
+            axis: CycleAxis::EquivalentFullCycles,
+            observation: Observation::CheckUp,
+            ..Default::default()
+        })
+    })
 }
 
 fn fmt_opt(v: Option<f64>) -> String {

@@ -14,11 +14,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::tables::{cell_id, in_cell, ByCell};
+use super::tables::{cells_by_row, metas_by_cell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Descriptor, Observation};
-use crate::error::{ErrorKind, ImportError, Result};
+use crate::error::{ErrorKind, Result};
 
 pub const DATASET: &str = "RWTH";
 const METADATA: &str = "rwth_cell_metadata.csv";
@@ -44,31 +44,24 @@ pub fn import(dir: &Path) -> Result<Vec<RawCell>> {
     let c_capacity = table.col("CapDCH1_Ah")?;
     let c_temp = table.col("checkup_temp_C")?;
     let c_r10 = table.col("R_dis_1C_10s_ohm")?;
-    let mut cells = ByCell::default();
-    while let Some(row) = table.next_row() {
-        let row = row?;
-        let id = cell_id(&row, c_cell)?;
-        let cell = cells.get_known(&row, &id, &metas, METADATA)?;
-        in_cell(&id, || {
-            let Some(capacity) = row.num(c_capacity)? else {
-                cell.drop_row("check-up without a 1C capacity test (no CapDCH1_Ah)");
-                return Ok(());
-            };
-            let nominal = cell.meta.nominal_capacity_ah.expect("set by read_metadata");
-            let throughput = row.req(c_throughput)?;
-            let mut r = RawCycle::new(
-                row.line,
-                equivalent_full_cycles(throughput, nominal),
-                Some(capacity),
-            );
-            // The ≈ −2.05 A (1C) discharge pulse resistance after 10 s, and the check-up temperature.
-            r.descriptors[Descriptor::ResistanceOhm.index()] = row.finite(c_r10)?;
-            r.descriptors[Descriptor::TemperatureC.index()] = row.finite(c_temp)?;
-            cell.rows.push(r);
-            Ok(())
-        })?;
-    }
-    Ok(cells.into_cells())
+    cells_by_row(&mut table, c_cell, &metas, METADATA, |row, cell| {
+        let Some(capacity) = row.num(c_capacity)? else {
+            cell.drop_row("check-up without a 1C capacity test (no CapDCH1_Ah)");
+            return Ok(());
+        };
+        let nominal = cell.meta.nominal_capacity_ah.expect("set by read_metadata");
+        let throughput = row.req(c_throughput)?;
+        let mut r = RawCycle::new(
+            row.line,
+            equivalent_full_cycles(throughput, nominal),
+            Some(capacity),
+        );
+        // The ≈ −2.05 A (1C) discharge pulse resistance after 10 s, and the check-up temperature.
+        r.descriptors[Descriptor::ResistanceOhm.index()] = row.finite(c_r10)?;
+        r.descriptors[Descriptor::TemperatureC.index()] = row.finite(c_temp)?;
+        cell.rows.push(r);
+        Ok(())
+    })
 }
 
 /// One [`CellMeta`] per cell of `rwth_cell_metadata.csv`.
@@ -81,53 +74,42 @@ fn read_metadata(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_dod = table.col("delta_DOD")?;
     let c_crate = table.col("charge_CRate")?;
     let c_temp = table.col("mean_cycle_temp_C")?;
-    let mut out = HashMap::new();
-    while let Some(row) = table.next_row() {
-        let row = row?;
-        let id = cell_id(&row, c_cell)?;
-        let meta = in_cell(&id, || {
-            let nominal = row.req(c_nominal)?;
-            if !(nominal.is_finite() && nominal > 0.0) {
-                return Err(row.error(ErrorKind::Malformed(format!(
-                    "nominal capacity {nominal} Ah"
-                ))));
-            }
-            let cathode = row.text(Some(c_chem));
-            Ok(CellMeta {
-                dataset: DATASET.into(),
-                cell_id: id.clone(),
-                // PROVENANCE: "NMC/carbon"; the file names only the cathode.
-                chemistry: cathode.as_ref().map(|c| format!("{c}/carbon")),
-                cathode,
-                anode: Some("carbon".into()),
-                form_factor: row.text(Some(c_format)),
-                nominal_capacity_ah: Some(nominal),
-                temperature_c: row.finite(c_temp)?,
-                charge_c_rate: row.finite(c_crate)?,
-                discharge_c_rate: None,
-                dod: row.finite(c_dod)?,
-                protocol: Some(
-                    "Sanyo/Panasonic UR18650E; partial-depth cycling (~55 % DoD, mean 3.7 V, ~2 A charge) in \
-                     blocks of ~160 cycles (TBA_Zyk), check-up between blocks (~25-28 °C: 1C capacity, qOCV, \
-                     multi-pulse resistance). Axis: EFC = cycling discharge Ah / manufacturer capacity."
-                        .into(),
-                ),
-                source: Some(
-                    "isea-rwth-aachen/battery-degradation-trajectory-prediction @488eb68 (Li et al., J. Power \
-                     Sources 506 (2021) 230024); raw data DOI 10.18154/RWTH-2021-04545"
-                        .into(),
-                ),
-                license: None,
-                axis: CycleAxis::EquivalentFullCycles,
-                observation: Observation::CheckUp,
-                ..Default::default()
-            })
-        })?;
-        if out.insert(id.clone(), meta).is_some() {
-            return Err(
-                ImportError::malformed(path, format!("cell `{id}` is listed twice")).row(row.line),
-            );
+    metas_by_cell(&mut table, c_cell, |row, id| {
+        let nominal = row.req(c_nominal)?;
+        if !(nominal.is_finite() && nominal > 0.0) {
+            return Err(row.error(ErrorKind::Malformed(format!(
+                "nominal capacity {nominal} Ah"
+            ))));
         }
-    }
-    Ok(out)
+        let cathode = row.text(Some(c_chem));
+        Ok(CellMeta {
+            dataset: DATASET.into(),
+            cell_id: id.to_string(),
+            // PROVENANCE: "NMC/carbon"; the file names only the cathode.
+            chemistry: cathode.as_ref().map(|c| format!("{c}/carbon")),
+            cathode,
+            anode: Some("carbon".into()),
+            form_factor: row.text(Some(c_format)),
+            nominal_capacity_ah: Some(nominal),
+            temperature_c: row.finite(c_temp)?,
+            charge_c_rate: row.finite(c_crate)?,
+            discharge_c_rate: None,
+            dod: row.finite(c_dod)?,
+            protocol: Some(
+                "Sanyo/Panasonic UR18650E; partial-depth cycling (~55 % DoD, mean 3.7 V, ~2 A charge) in \
+                 blocks of ~160 cycles (TBA_Zyk), check-up between blocks (~25-28 °C: 1C capacity, qOCV, \
+                 multi-pulse resistance). Axis: EFC = cycling discharge Ah / manufacturer capacity."
+                    .into(),
+            ),
+            source: Some(
+                "isea-rwth-aachen/battery-degradation-trajectory-prediction @488eb68 (Li et al., J. Power \
+                 Sources 506 (2021) 230024); raw data DOI 10.18154/RWTH-2021-04545"
+                    .into(),
+            ),
+            license: None,
+            axis: CycleAxis::EquivalentFullCycles,
+            observation: Observation::CheckUp,
+            ..Default::default()
+        })
+    })
 }

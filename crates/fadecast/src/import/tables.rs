@@ -70,6 +70,47 @@ impl ByCell {
     }
 }
 
+/// Reads a table of one row per cell, the cell named in column `c_cell`, into one [`CellMeta`]
+/// per cell, made by `meta` from the row and the cell's id (its errors name the cell). A cell
+/// listed twice is an error at its second row.
+pub fn metas_by_cell(
+    table: &mut Table,
+    c_cell: usize,
+    mut meta: impl FnMut(&Row<'_>, &str) -> Result<CellMeta>,
+) -> Result<HashMap<String, CellMeta>> {
+    let mut out = HashMap::new();
+    while let Some(row) = table.next_row() {
+        let row = row?;
+        let id = cell_id(&row, c_cell)?;
+        let m = in_cell(&id, || meta(&row, &id))?;
+        if out.insert(id.clone(), m).is_some() {
+            return Err(row.error(ErrorKind::Malformed(format!("cell `{id}` is listed twice"))).cell(&id));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a long table (one row per check-up, the cell named in column `c_cell`) into the cells
+/// of `metas` (read from `meta_file`), in the order each first appears: `add` turns each row
+/// into the cell's rows (its errors name the cell). A cell missing from `metas` is an error at
+/// its first row.
+pub fn cells_by_row(
+    table: &mut Table,
+    c_cell: usize,
+    metas: &HashMap<String, CellMeta>,
+    meta_file: &str,
+    mut add: impl FnMut(&Row<'_>, &mut RawCell) -> Result<()>,
+) -> Result<Vec<RawCell>> {
+    let mut cells = ByCell::default();
+    while let Some(row) = table.next_row() {
+        let row = row?;
+        let id = cell_id(&row, c_cell)?;
+        let cell = cells.get_known(&row, &id, metas, meta_file)?;
+        in_cell(&id, || add(&row, cell))?;
+    }
+    Ok(cells.into_cells())
+}
+
 /// Coulombic efficiency of a complete cycle. Outside this window the value belongs to a cycle
 /// after a partial charge, a check-up or a corrupted integral, not to steady cycling, so the
 /// descriptor is left unavailable (the capacity row itself is kept).

@@ -603,3 +603,21 @@ fn a_cell_listed_twice_in_the_metadata_is_an_error_at_its_second_row() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_nominal_capacity_that_is_not_positive_is_an_error_naming_file_cell_and_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cells.csv"),
+        "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n\
+         G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
+         G1C2,1,0.5,0.5,0.25,NMC/graphite,-0.25\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("NMC_data.csv"), "cellID,qdis,Ah_throughput\nG1C1,1,0\n").unwrap();
+    let msg = isu_ilcc::import(dir.path()).unwrap_err().to_string();
+    assert!(
+        msg.contains("cells.csv") && msg.contains("cell G1C2") && msg.contains("row 3") && msg.contains("nominal capacity -0.25 Ah"),
+        "{msg}"
+    );
+}

@@ -16,7 +16,7 @@ use super::tables::{cells_by_row, metas_by_cell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Observation};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 
 pub const DATASET: &str = "ISU_ILCC";
 const CELLS: &str = "cells.csv";
@@ -70,12 +70,7 @@ fn read_cells(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_temp = table.find("temperature_C_unverified");
     let c_form = table.find("form_factor_unverified");
     metas_by_cell(&mut table, c_cell, |row, id| {
-        let nominal = row.req(c_nominal)?;
-        if !(nominal.is_finite() && nominal > 0.0) {
-            return Err(row.error(ErrorKind::Malformed(format!(
-                "nominal capacity {nominal} Ah"
-            ))));
-        }
+        let nominal = row.nominal_capacity(c_nominal)?;
         let chemistry = row.text(Some(c_chem));
         // "NMC/graphite" → cathode / anode.
         let (cathode, anode) = match chemistry.as_deref().and_then(|c| c.split_once('/')) {

@@ -229,6 +229,16 @@ impl Row<'_> {
         })
     }
 
+    /// A nominal capacity (Ah) that must be present, finite and above 0.
+    pub fn nominal_capacity(&self, col: usize) -> Result<f64> {
+        let nominal = self.req(col)?;
+        if nominal.is_finite() && nominal > 0.0 {
+            Ok(nominal)
+        } else {
+            Err(self.error(ErrorKind::Malformed(format!("nominal capacity {nominal} Ah"))))
+        }
+    }
+
     /// A numeric field where only finite values count; NaN, inf and empty are `None`.
     /// For descriptors and other optional fields, where a gap is not an error.
     pub fn finite(&self, col: usize) -> Result<Option<f64>> {

@@ -18,7 +18,7 @@ use super::tables::{cells_by_row, metas_by_cell};
 use super::read::Table;
 use super::{RawCell, RawCycle};
 use crate::data::{CellMeta, CycleAxis, Descriptor, Observation};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 
 pub const DATASET: &str = "RWTH";
 const METADATA: &str = "rwth_cell_metadata.csv";
@@ -75,12 +75,7 @@ fn read_metadata(path: &Path) -> Result<HashMap<String, CellMeta>> {
     let c_crate = table.col("charge_CRate")?;
     let c_temp = table.col("mean_cycle_temp_C")?;
     metas_by_cell(&mut table, c_cell, |row, id| {
-        let nominal = row.req(c_nominal)?;
-        if !(nominal.is_finite() && nominal > 0.0) {
-            return Err(row.error(ErrorKind::Malformed(format!(
-                "nominal capacity {nominal} Ah"
-            ))));
-        }
+        let nominal = row.nominal_capacity(c_nominal)?;
         let cathode = row.text(Some(c_chem));
         Ok(CellMeta {
             dataset: DATASET.into(),

@@ -564,21 +564,18 @@ fn a_bad_value_is_an_error_naming_file_cell_and_row() {
     );
 }
 
+/// The error of importing ISU_ILCC files holding these rows of `cells.csv` and `NMC_data.csv`.
+fn isu_ilcc_error(cells: &str, rpts: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n";
+    std::fs::write(dir.path().join("cells.csv"), format!("{header}{cells}")).unwrap();
+    std::fs::write(dir.path().join("NMC_data.csv"), format!("cellID,qdis,Ah_throughput\n{rpts}")).unwrap();
+    isu_ilcc::import(dir.path()).unwrap_err().to_string()
+}
+
 #[test]
 fn a_checkup_of_a_cell_without_metadata_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("cells.csv"),
-        "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n\
-         G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("NMC_data.csv"),
-        "cellID,qdis,Ah_throughput\nG1C1,1,0\nG9C9,1,0\n",
-    )
-    .unwrap();
-    let msg = isu_ilcc::import(dir.path()).unwrap_err().to_string();
+    let msg = isu_ilcc_error("G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n", "G1C1,1,0\nG9C9,1,0\n");
     assert!(
         msg.contains("NMC_data.csv") && msg.contains("cell G9C9") && msg.contains("row 3"),
         "{msg}"
@@ -587,17 +584,10 @@ fn a_checkup_of_a_cell_without_metadata_is_an_error() {
 
 #[test]
 fn a_cell_listed_twice_in_the_metadata_is_an_error_at_its_second_row() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("cells.csv"),
-        "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n\
-         G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
-         G1C2,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
-         G1C1,2,1,1,0.5,NMC/graphite,0.25\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("NMC_data.csv"), "cellID,qdis,Ah_throughput\nG1C1,1,0\n").unwrap();
-    let msg = isu_ilcc::import(dir.path()).unwrap_err().to_string();
+    let msg = isu_ilcc_error(
+        "G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\nG1C2,1,0.5,0.5,0.25,NMC/graphite,0.25\nG1C1,2,1,1,0.5,NMC/graphite,0.25\n",
+        "G1C1,1,0\n",
+    );
     assert!(
         msg.contains("cells.csv") && msg.contains("cell G1C1") && msg.contains("row 4") && msg.contains("listed twice"),
         "{msg}"
@@ -606,16 +596,10 @@ fn a_cell_listed_twice_in_the_metadata_is_an_error_at_its_second_row() {
 
 #[test]
 fn a_nominal_capacity_that_is_not_positive_is_an_error_naming_file_cell_and_row() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("cells.csv"),
-        "cell_id,group,Charging C-rate,Discharging C-rate,empirical_DoD,chemistry,nominal_capacity_Ah\n\
-         G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\n\
-         G1C2,1,0.5,0.5,0.25,NMC/graphite,-0.25\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("NMC_data.csv"), "cellID,qdis,Ah_throughput\nG1C1,1,0\n").unwrap();
-    let msg = isu_ilcc::import(dir.path()).unwrap_err().to_string();
+    let msg = isu_ilcc_error(
+        "G1C1,1,0.5,0.5,0.25,NMC/graphite,0.25\nG1C2,1,0.5,0.5,0.25,NMC/graphite,-0.25\n",
+        "G1C1,1,0\n",
+    );
     assert!(
         msg.contains("cells.csv") && msg.contains("cell G1C2") && msg.contains("row 3") && msg.contains("nominal capacity -0.25 Ah"),
         "{msg}"

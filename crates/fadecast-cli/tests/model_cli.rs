@@ -188,6 +188,41 @@ fn forecast_errors_name_the_problem() {
 }
 
 #[test]
+fn a_folder_forecast_names_every_file_it_could_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("exports");
+    std::fs::create_dir(&dir).unwrap();
+    write_user_csv(&dir.join("good.csv"), 150);
+    std::fs::write(dir.join("bad.csv"), "cell_id,cycle,capacity_ah\nB,1,2.0\nB,2,NaN\n").unwrap();
+    let out = fadecast().args(["forecast", "--json", "--input"]).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "the readable file is still forecast: {}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv, cell B, row 3") && err.contains("could not be read"), "warned on stderr: {err}");
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["cells"].as_array().unwrap().len(), 2, "good.csv holds two cells");
+    let unreadable = f["unreadable_files"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert!(unreadable[0]["path"].as_str().unwrap().ends_with("bad.csv"));
+    assert!(unreadable[0]["error"].as_str().unwrap().contains("NaN"), "{unreadable:?}");
+}
+
+#[test]
+fn a_cell_observed_fewer_times_than_one_patch_is_warned_of() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("new.csv");
+    std::fs::write(&csv, "cell_id,cycle,capacity_ah\nfresh,1,2.0\nfresh,2,1.999\n").unwrap();
+    let out = fadecast().args(["forecast", "--input"]).arg(&csv).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 cell is observed fewer than 16 times (one patch)") && err.contains("fresh (2)"), "{err}");
+
+    let long = tmp.path().join("long.csv");
+    write_user_csv(&long, 150);
+    let out = fadecast().args(["forecast", "--input"]).arg(&long).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("fewer than"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn an_invalid_train_config_is_an_error_naming_the_file_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, run) = (tmp.path().join("bad-train.json"), tmp.path().join("run"));

@@ -108,6 +108,31 @@ fn missing_capacity_value() {
 }
 
 #[test]
+fn a_decimal_comma_or_any_field_beyond_the_header_is_an_error_at_its_row() {
+    let case = file("comma.csv", "cell_id,cycle,capacity_ah\nA,1,1.00\nA,2,0,99\nA,3,0.98\n");
+    let e = load_err(&case);
+    assert!(e.to_string().contains("4 fields where the header has 3 columns (a decimal comma"), "{e}");
+    assert_located(&e, &case, Some("A"), Some(3));
+
+    // An empty trailing field (a spreadsheet's trailing comma) shifts nothing and is read.
+    let case = file("trailing.csv", "cell_id,cycle,capacity_ah\nA,1,1.00,\nA,2,0.99,\n");
+    assert_eq!(load_file(&case.path, &ColumnMap::default()).unwrap()[0].0.cycles.len(), 2);
+}
+
+#[test]
+fn a_capacity_or_cycle_beyond_any_cell_is_an_error_at_its_row() {
+    let case = file("huge.csv", "cell_id,cycle,capacity_ah\nA,1,1.00\nA,2,1e300\nA,3,0.98\n");
+    let e = load_err(&case);
+    assert!(e.to_string().contains("capacity 1e300 Ah is beyond any cell's"), "{e}");
+    assert_located(&e, &case, Some("A"), Some(3));
+
+    let case = file("far.csv", "cell_id,cycle,capacity_ah\nA,1,1.00\nA,1e18,0.99\n");
+    let e = load_err(&case);
+    assert!(e.to_string().contains("cycle 1e18 is beyond any cell's life"), "{e}");
+    assert_located(&e, &case, Some("A"), Some(3));
+}
+
+#[test]
 fn duplicate_cycles() {
     // The duplicate is in the second cell, after other cells' rows: row numbers stay file lines.
     let case = file("dup.csv", "cell_id,cycle,capacity_ah\nA,1,1.0\nB,1,1.0\nA,2,0.99\nB,1,0.99\n");
@@ -126,13 +151,7 @@ fn unsorted_cycles() {
 
 #[test]
 fn non_numeric_fields() {
-    let case = file("text.csv", "cell_id,cycle,capacity_ah\nA,1,1.0\nA,2,0,99\n");
-    // `0,99` (a decimal comma) spills into a fourth field and leaves `0`: that is caught
-    // later as a zero capacity; a plain non-number is caught when read.
-    let e = load_err(&case);
-    assert!(e.to_string().contains("capacity is zero"), "{e}");
-    assert_located(&e, &case, Some("A"), Some(3));
-
+    // (A decimal comma spills into a field beyond the header: see the test above.)
     let case = file("text.csv", "cell_id,cycle,capacity_ah\nA,1,1.0\nA,2,0.99 Ah\n");
     let e = load_err(&case);
     assert!(

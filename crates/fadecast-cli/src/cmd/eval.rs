@@ -192,7 +192,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     };
 
     let mut scored = if let Some(path) = &a.data {
-        let cells = super::model::load_cells(path, &a.input.load_options(None)?)?;
+        let (cells, _unreadable) = super::model::load_cells(path, &a.input.load_options(None)?)?;
         let cells: Vec<_> = cells.into_iter().filter(|c| !excluded.contains(&c.key())).collect();
         let cells = probe.apply_all(&cells);
         let splits = vec![Split::Test; cells.len()];

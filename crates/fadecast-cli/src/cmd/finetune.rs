@@ -68,7 +68,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let cells: Vec<Cell> = match (&a.data, &a.corpus) {
-        (Some(path), _) => super::model::load_cells(path, &a.input.load_options(a.format)?)?,
+        (Some(path), _) => super::model::load_cells(path, &a.input.load_options(a.format)?)?.0,
         (None, Some(corpus)) => {
             let all = fadecast::corpus::read_corpus(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
             let mut picked = Vec::new();

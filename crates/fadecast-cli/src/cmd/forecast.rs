@@ -58,7 +58,7 @@ pub struct Args {
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
     #[arg(long, value_name = "CYCLES")]
     every: Option<f64>,
-    /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals.
+    /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals; last, the input folder's files that could not be read, and why (unreadable_files).
     #[arg(long)]
     json: bool,
     /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
@@ -89,7 +89,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         f => Some(f.parse().map_err(anyhow::Error::msg)?),
     };
     let model = super::model::load(&a.model, a.adapter.as_deref(), a.eol_threshold, a.bands)?;
-    let cells = super::model::load_cells(&a.input, &a.input_args.load_options(format)?)?;
+    let (cells, unreadable) = super::model::load_cells(&a.input, &a.input_args.load_options(format)?)?;
+
+    warn_of_short_histories(&cells, model.model().config.patch_len);
 
     // Forecast in batches (so the progress bar moves), each batched across cells by the model.
     let pb = super::util::progress(cells.len() as u64, "forecasting");
@@ -138,12 +140,32 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.json {
         let cells: Vec<serde_json::Value> = results.iter().map(|r| to_json(r, &model.name)).collect();
         // The rollout and band settings the forecasts were made with (forecast.json and flags).
-        let settings = json!({"model": model.name, "eol_threshold": a.eol_threshold, "forecast_config": model.config, "cells": cells});
+        // Files of the input folder that could not be read (also warned of on stderr).
+        let unreadable: Vec<serde_json::Value> = unreadable.iter().map(|(path, why)| json!({"path": path, "error": why})).collect();
+        let settings = json!({"model": model.name, "eol_threshold": a.eol_threshold, "forecast_config": model.config, "cells": cells, "unreadable_files": unreadable});
         println!("{}", serde_json::to_string_pretty(&settings)?);
     } else {
         print_table(&results, a.eol_threshold);
     }
     Ok(())
+}
+
+/// Cells observed fewer times than one patch have too little of their own fade for the model to
+/// read: their forecast is mostly what it learned from other cells (a single observation, a
+/// flat history). Said once, naming a few of them, so a fleet of new cells does not flood stderr.
+fn warn_of_short_histories(cells: &[Cell], patch_len: usize) {
+    let short: Vec<String> = cells.iter().filter(|c| c.cycles.len() < patch_len).map(|c| format!("{} ({})", c.meta.cell_id, c.cycles.len())).collect();
+    if short.is_empty() {
+        return;
+    }
+    let named = short.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    let more = if short.len() > 5 { format!(" and {} more", short.len() - 5) } else { String::new() };
+    tracing::warn!(
+        "{} cell{} observed fewer than {patch_len} times (one patch), so {} forecast rests mostly on what the model learned from other cells: {named}{more}",
+        short.len(),
+        if short.len() == 1 { " is" } else { "s are" },
+        if short.len() == 1 { "its" } else { "their" }
+    );
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.

@@ -98,7 +98,7 @@ fn to_json(loaded: &Loaded) -> Value {
         .iter()
         .map(|f| match &f.outcome {
             FileOutcome::Read { format, cells } => json!({"path": f.path, "format": format.name(), "cells": cells}),
-            FileOutcome::Skipped(why) => json!({"path": f.path, "skipped": why}),
+            FileOutcome::Skipped(why) | FileOutcome::Companion(why) => json!({"path": f.path, "skipped": why}),
         })
         .collect();
     let cells: Vec<Value> = loaded.cells.iter().map(cell_json).collect();
@@ -145,7 +145,7 @@ fn print_tables(w: &mut impl Write, loaded: &Loaded) -> io::Result<()> {
     for f in &loaded.files {
         match &f.outcome {
             FileOutcome::Read { format, cells } => writeln!(w, "{}: {} ({cells} cell{})", f.path.display(), format, plural(*cells))?,
-            FileOutcome::Skipped(why) => writeln!(w, "{}: skipped — {why}", f.path.display())?,
+            FileOutcome::Skipped(why) | FileOutcome::Companion(why) => writeln!(w, "{}: skipped — {why}", f.path.display())?,
         }
     }
     for c in &loaded.cells {

@@ -139,12 +139,21 @@ fn burn_device() -> fadecast_model::Device {
     fadecast_model::Device::flex()
 }
 
+/// A file of the user's folder that could not be read: its path and why.
+pub type Unreadable = (PathBuf, String);
+
 /// The cells of a user's file or folder (`--data` / `--input`), with a clear error when none.
-pub fn load_cells(path: &Path, opts: &LoadOptions) -> anyhow::Result<Vec<Cell>> {
+/// A folder's files that could not be read are each warned of and returned beside the cells,
+/// so a forecast of the rest never hides them.
+pub fn load_cells(path: &Path, opts: &LoadOptions) -> anyhow::Result<(Vec<Cell>, Vec<Unreadable>)> {
     let loaded = load_path(path, opts).with_context(|| format!("reading {}", path.display()))?;
+    let unreadable: Vec<Unreadable> = loaded.unreadable().map(|(p, why)| (p.to_path_buf(), why.to_string())).collect();
+    for (_, why) in &unreadable {
+        tracing::warn!("left out, could not be read: {why}");
+    }
     let cells = loaded.into_cells();
     if cells.is_empty() {
         bail!("{}: no cell with capacity data was found", path.display());
     }
-    Ok(cells)
+    Ok((cells, unreadable))
 }

@@ -191,7 +191,7 @@ pub fn build(
 fn cleaning_rules() -> BTreeMap<String, String> {
     use crate::import::clean::*;
     BTreeMap::from([
-        ("validation".into(), "cycle finite and >= 0; capacity present, finite and > 0; otherwise an error".into()),
+        ("validation".into(), format!("cycle finite, >= 0 and <= {MAX_CYCLE}; capacity present, finite, > 0 and <= {MAX_CAPACITY_AH} Ah; otherwise an error")),
         ("order".into(), "strictly increasing cycles; sources documented to need it are sorted and duplicate cycles averaged".into()),
         ("soh".into(), format!("capacity / nominal capacity; without a nominal, / median of the first {INITIAL_OBSERVATIONS} full capacities (per-cycle data; under {PARTIAL_FRACTION} of the median of the first {INITIAL_WINDOW} is a partial cycle and does not count) or / the first check-up (check-up data); normalised-only sources keep their normalisation and have no capacity in Ah")),
         ("outliers".into(), format!("per-cycle cells only: removed when |SOH - rolling median({OUTLIER_WINDOW})| > max({OUTLIER_K} * 1.4826 * MAD, {OUTLIER_FLOOR})")),

@@ -4,10 +4,10 @@
 //! [`load_path`], so every command accepts the same files.
 //!
 //! A path may be a file or a folder (read recursively, in path order). A named file that cannot
-//! be read is an error. In a folder, files that are not data (an Arbin metadata CSV, an EC-Lab
-//! log, a README) and files that cannot be read are skipped and reported in
-//! [`Loaded::files`], so one stray file does not stop the rest; a folder that yields no cell is
-//! an error listing why.
+//! be read is an error. In a folder, companion files that hold no data (an Arbin metadata CSV,
+//! an EC-Lab log) and files that cannot be read are skipped and reported in [`Loaded::files`],
+//! so one stray file does not stop the rest; the commands warn of each unreadable one
+//! ([`Loaded::unreadable`]), and a folder that yields no cell is an error listing why.
 //!
 //! Two cells with the same dataset and id from different files (a cycler's `CH8` in two runs'
 //! exports) are told apart by their file, `CH8@run2.csv` ([`Loaded::name_apart`]), so every
@@ -38,7 +38,10 @@ pub struct LoadedCell {
 pub enum FileOutcome {
     /// Read as `format`, giving `cells` cells.
     Read { format: Format, cells: usize },
-    /// Left out of a folder load, and why.
+    /// Left out of a folder load: a file that travels with data files but holds none (an Arbin
+    /// metadata CSV, an EC-Lab log), and what it is.
+    Companion(String),
+    /// Left out of a folder load because it could not be read, and why.
     Skipped(String),
 }
 
@@ -58,6 +61,15 @@ pub struct Loaded {
 impl Loaded {
     pub fn into_cells(self) -> Vec<Cell> {
         self.cells.into_iter().map(|c| c.cell).collect()
+    }
+
+    /// The files of a folder that could not be read, and why: data the user may expect to see
+    /// forecast, so every command that reads a folder reports them.
+    pub fn unreadable(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.files.iter().filter_map(|f| match &f.outcome {
+            FileOutcome::Skipped(why) => Some((f.path.as_path(), why.as_str())),
+            _ => None,
+        })
     }
 
     /// Appends another load (for commands that take several paths).
@@ -118,24 +130,24 @@ pub struct LoadOptions {
 
 /// Reads a file or a folder of files into cleaned cells, as `opts` says.
 pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
+    let mut loaded = Loaded::default();
     if !path.is_dir() {
-        let mut loaded = Loaded::default();
-        let cells = load_file(path, opts)?;
-        loaded.files.push(FileReport {
-            path: path.to_path_buf(),
-            outcome: FileOutcome::Read { format: cells.0, cells: cells.1.len() },
-        });
-        loaded.cells = cells.1;
+        let (format, cells) = match read_one(path, opts)? {
+            OneFile::Cells(format, cells) => (format, cells),
+            OneFile::Companion(e) => return Err(e),
+        };
+        loaded.files.push(FileReport { path: path.to_path_buf(), outcome: FileOutcome::Read { format, cells: cells.len() } });
+        loaded.cells = cells;
         return Ok(loaded);
     }
-    let mut loaded = Loaded::default();
     for file in files_under(path)? {
-        let outcome = match load_file(&file, opts) {
-            Ok((format, cells)) => {
+        let outcome = match read_one(&file, opts) {
+            Ok(OneFile::Cells(format, cells)) => {
                 let n = cells.len();
                 loaded.cells.extend(cells);
                 FileOutcome::Read { format, cells: n }
             }
+            Ok(OneFile::Companion(e)) => FileOutcome::Companion(e.to_string()),
             Err(e) => FileOutcome::Skipped(e.to_string()),
         };
         loaded.files.push(FileReport { path: file, outcome });
@@ -145,7 +157,7 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
             .files
             .iter()
             .filter_map(|f| match &f.outcome {
-                FileOutcome::Skipped(why) => Some(format!("  {}: {why}", f.path.display())),
+                FileOutcome::Skipped(why) | FileOutcome::Companion(why) => Some(format!("  {}: {why}", f.path.display())),
                 FileOutcome::Read { .. } => None,
             })
             .collect();
@@ -156,21 +168,33 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// Reads one file: its format and its cleaned cells.
-fn load_file(path: &Path, opts: &LoadOptions) -> Result<(Format, Vec<LoadedCell>)> {
-    let format = match opts.format {
-        Some(f) => f,
-        None => match cyclers::detect(path)? {
-            Detection::Data(f) => f,
-            Detection::Companion(what) => return Err(ImportError::malformed(path, format!("{what}; nothing to import"))),
-            Detection::Unknown => {
-                return Err(ImportError::malformed(
-                    path,
-                    "format not recognised (not a known cycler export, per-cycle CSV or BatteryLife pickle); name it with --format",
-                ))
-            }
-        },
+/// One file: its format and cells, or a companion file that holds no data (why, as an error
+/// for when it was named on its own).
+enum OneFile {
+    Cells(Format, Vec<LoadedCell>),
+    Companion(ImportError),
+}
+
+fn read_one(path: &Path, opts: &LoadOptions) -> Result<OneFile> {
+    let detected = match opts.format {
+        Some(f) => Detection::Data(f),
+        None => cyclers::detect(path)?,
     };
+    let format = match detected {
+        Detection::Data(f) => f,
+        Detection::Companion(what) => return Ok(OneFile::Companion(ImportError::malformed(path, format!("{what}; nothing to import")))),
+        Detection::Unknown => {
+            return Err(ImportError::malformed(
+                path,
+                "format not recognised (not a known cycler export, per-cycle CSV or BatteryLife pickle); name it with --format",
+            ))
+        }
+    };
+    Ok(OneFile::Cells(format, load_file(path, format, opts)?))
+}
+
+/// Reads one file as `format` into cleaned cells.
+fn load_file(path: &Path, format: Format, opts: &LoadOptions) -> Result<Vec<LoadedCell>> {
     let nominal = opts.nominal_capacity_ah;
     let cells = match format {
         Format::UserCsv => plain(path, format, user_csv::import_file(path, &opts.map)?, nominal)?,
@@ -178,7 +202,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> Result<(Format, Vec<LoadedCell>
         cycler => from_cycler(path, cycler, nominal)?,
     };
     cells.iter().for_each(warn_if_reference_looks_wrong);
-    Ok((format, cells))
+    Ok(cells)
 }
 
 /// SOH above this reads as a wrong reference capacity rather than a cell that holds more than

@@ -1,9 +1,10 @@
 //! Cleaning and standardisation, shared by every importer (public datasets and user data).
 //!
 //! The rules, in order:
-//! 1. **Validate** every row: the cycle must be finite and ≥ 0; capacity (or the source's
-//!    normalised capacity) must be present, finite and > 0. Any violation is an error naming the
-//!    file, the cell and the row: bad data is never silently repaired.
+//! 1. **Validate** every row: the cycle must be finite, ≥ 0 and at most [`MAX_CYCLE`]; capacity
+//!    (or the source's normalised capacity) must be present, finite and > 0, a capacity at most
+//!    [`MAX_CAPACITY_AH`]. Any violation is an error naming the file, the cell and the row: bad
+//!    data is never silently repaired.
 //! 2. **Order**: cycles must be strictly increasing. By default a duplicate or an out-of-order
 //!    cycle is an error; an importer whose source is documented to need it may set
 //!    [`CleanOptions::reorder`] to sort and merge duplicates (mean), counted in the stats.
@@ -39,6 +40,11 @@ use crate::data::{Cell, Cycle, Observation};
 use crate::error::{ErrorKind, ImportError, Result};
 
 pub const INITIAL_OBSERVATIONS: usize = 5;
+/// Above these a value is corrupt or mis-scaled, not a cell: the largest cells made hold a few
+/// thousand Ah, and none lasts a million cycles. (A flipped byte in a binary export or a wrong
+/// unit otherwise becomes the SOH reference, or a remaining life of 10^18 cycles.)
+pub const MAX_CAPACITY_AH: f64 = 1e5;
+pub const MAX_CYCLE: f64 = 1e6;
 /// The rows whose median decides which of the first capacities are full cycles.
 pub const INITIAL_WINDOW: usize = 20;
 /// A capacity below this fraction of its neighbours' is a partial cycle, not fade: no cell
@@ -115,6 +121,12 @@ pub fn clean(raw: RawCell, opts: CleanOptions) -> Result<(Cell, CleanStats)> {
         }
         if r.cycle < 0.0 {
             return Err(cell_err(ErrorKind::Negative { what: "cycle".into(), value: r.cycle }, r.row));
+        }
+        if r.cycle > MAX_CYCLE {
+            return Err(cell_err(ErrorKind::Malformed(format!("cycle {:e} is beyond any cell's life (above {MAX_CYCLE}): a corrupt or mis-scaled value", r.cycle)), r.row));
+        }
+        if let Some(c) = r.capacity_ah.filter(|c| *c > MAX_CAPACITY_AH) {
+            return Err(cell_err(ErrorKind::Malformed(format!("capacity {c:e} Ah is beyond any cell's (above {MAX_CAPACITY_AH} Ah): a corrupt value or a wrong unit")), r.row));
         }
         if r.capacity_ah.is_none() && r.soh.is_none() {
             return Err(cell_err(ErrorKind::Malformed("capacity is missing".into()), r.row));

@@ -198,6 +198,21 @@ impl Row<'_> {
         self.rec.get(col).map(str::trim).unwrap_or("")
     }
 
+    /// An error when the row holds a value beyond the header's last column: a decimal comma
+    /// (`2,05`) or an unquoted comma inside a value shifts every field after it, so reading
+    /// the row by column would silently take a wrong number. Empty trailing fields are fine.
+    pub fn no_extra_fields(&self) -> Result<()> {
+        let extra = self.rec.iter().skip(self.headers.len()).filter(|f| !f.trim().is_empty()).count();
+        if extra == 0 {
+            return Ok(());
+        }
+        Err(self.error(ErrorKind::Malformed(format!(
+            "{} fields where the header has {} columns (a decimal comma, or an unquoted comma inside a value?)",
+            self.rec.len(),
+            self.headers.len()
+        ))))
+    }
+
     /// An error located at this row.
     pub fn error(&self, kind: ErrorKind) -> ImportError {
         ImportError::new(self.file, kind).row(self.line)

@@ -244,6 +244,7 @@ pub fn import_file(path: &Path, map: &ColumnMap) -> Result<Vec<RawCell>> {
             return Err(row.error(ErrorKind::Malformed("`cell_id` is empty".into())));
         }
         let in_cell = |e: ImportError| e.cell(id.clone());
+        row.no_extra_fields().map_err(in_cell)?;
 
         let cycle = row.req(cols.cycle).map_err(in_cell)?;
         let capacity_ah = row.num(cols.capacity.0).map_err(in_cell)?.map(|v| v * cols.capacity.1);

@@ -245,3 +245,21 @@ fn one_cell_id_in_two_files_is_named_apart_by_its_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cell A also comes from another file; it is named A@run1.csv here"), "{err}");
 }
+
+#[test]
+fn an_output_that_cannot_be_written_is_an_error_saying_so_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("cells.csv");
+    std::fs::write(&csv, "cell_id,cycle,capacity_ah\nA,1,2.0\nA,2,1.99\n").unwrap();
+    // --out naming a folder: the error is about writing it, not reading it.
+    let out = fadecast().arg("import").arg(&csv).arg("--out").arg(tmp.path()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot write") && !err.contains("cannot read"), "{err}");
+    // --plot in a folder that does not exist names the path asked for, not a temporary file.
+    let plot = tmp.path().join("no-such-folder").join("f.svg");
+    let out = fadecast().args(["forecast", "--input"]).arg(&csv).arg("--plot").arg(&plot).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("--plot {}: the folder", plot.display())) && !err.contains(".f.svg.tmp"), "{err}");
+}

@@ -21,6 +21,8 @@ pub struct ImportError {
 pub enum ErrorKind {
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot write: {0}")]
+    Write(std::io::Error),
     #[error("the file is empty")]
     Empty,
     #[error("missing required column `{0}`")]
@@ -52,6 +54,10 @@ impl ImportError {
     }
     pub fn io(file: impl AsRef<Path>, e: std::io::Error) -> Self {
         Self::new(file, ErrorKind::Io(e))
+    }
+    /// An I/O error while writing `file` (an output, so not "cannot read").
+    pub fn write(file: impl AsRef<Path>, e: std::io::Error) -> Self {
+        Self::new(file, ErrorKind::Write(e))
     }
     pub fn cell(mut self, cell: impl Into<String>) -> Self {
         self.cell = Some(cell.into());

@@ -83,6 +83,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         if !FIGURE_EXTENSIONS.contains(&ext.as_str()) {
             bail!("--plot {}: give a path ending in .svg or .png", p.display());
         }
+        // Said now, not after the forecasts (and not about the temporary file it is drawn in).
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+            bail!("--plot {}: the folder {} does not exist", p.display(), dir.display());
+        }
     }
     let format: Option<Format> = match a.format.as_str() {
         "auto" => None,

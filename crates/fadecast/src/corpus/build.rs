@@ -183,7 +183,7 @@ pub fn build(
         );
         a.and(b)?;
         let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        std::fs::write(tmp.join(MANIFEST_FILE), json).map_err(|e| ImportError::io(tmp.join(MANIFEST_FILE), e))
+        std::fs::write(tmp.join(MANIFEST_FILE), json).map_err(|e| ImportError::write(tmp.join(MANIFEST_FILE), e))
     })?;
     Ok(manifest)
 }
@@ -202,20 +202,20 @@ fn cleaning_rules() -> BTreeMap<String, String> {
 /// temp folder is removed and `out` is left as it was.
 pub fn write_dir_atomically(out: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| ImportError::io(parent, e))?;
+    std::fs::create_dir_all(parent).map_err(|e| ImportError::write(parent, e))?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "corpus".into());
     let tmp: PathBuf = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| ImportError::io(&tmp, e))?;
+    std::fs::create_dir_all(&tmp).map_err(|e| ImportError::write(&tmp, e))?;
     if let Err(e) = write(&tmp) {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if out.exists() {
-        std::fs::rename(out, &old).map_err(|e| ImportError::io(out, e))?;
+        std::fs::rename(out, &old).map_err(|e| ImportError::write(out, e))?;
     }
-    std::fs::rename(&tmp, out).map_err(|e| ImportError::io(out, e))?;
+    std::fs::rename(&tmp, out).map_err(|e| ImportError::write(out, e))?;
     let _ = std::fs::remove_dir_all(&old);
     Ok(())
 }

@@ -168,7 +168,7 @@ fn is_optional(name: &str) -> bool {
 
 /// Writes one record batch to a Parquet file, atomically (temp file + rename).
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let io = |e: std::io::Error| ImportError::io(path, e);
+    let io = |e: std::io::Error| ImportError::write(path, e);
     let pq = |e: parquet::errors::ParquetError| ImportError::malformed(path, format!("writing Parquet: {e}"));
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;

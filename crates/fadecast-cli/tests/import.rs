@@ -133,7 +133,7 @@ fn a_partial_last_cycle_is_left_out_with_a_warning_naming_file_cell_and_row() {
         .stdout(predicate::str::contains("3 cycles;"))
         .stdout(predicate::str::contains("1 partial cycle (89)"))
         .stderr(predicate::str::contains("PredictionDiagnostics_000109_tztest.010, cell PredictionDiagnostics_000109_tztest"))
-        .stderr(predicate::str::contains("cycle 89 (row 1617)"));
+        .stderr(predicate::str::contains("cycle 89 (row 1618)"));
 }
 
 #[test]

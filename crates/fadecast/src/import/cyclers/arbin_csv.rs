@@ -37,8 +37,8 @@ pub fn mapping(t: &TextTable) -> Result<Mapping> {
     let mut m = Mapping::new(TimeCol::Number(time, unit_scale(&t.headers[time])), scaled(current), scaled(voltage));
     m.cycle = t.find(&["Cycle_Index"]);
     m.step = t.find(&["Step_Index"]);
-    m.charge_capacity = t.find_prefix(&["Charge_Capacity"]).map(scaled);
-    m.discharge_capacity = t.find_prefix(&["Discharge_Capacity"]).map(scaled);
+    m.charge_capacity = t.find_prefix(&["Charge_Capacity"]).map(|c| t.capacity(c)).transpose()?;
+    m.discharge_capacity = t.find_prefix(&["Discharge_Capacity"]).map(|c| t.capacity(c)).transpose()?;
     m.charge_energy = t.find_prefix(&["Charge_Energy"]).map(scaled);
     m.discharge_energy = t.find_prefix(&["Discharge_Energy"]).map(scaled);
     m.temperature = t.find_prefix(&["Temperature", "Aux_Temperature"]);

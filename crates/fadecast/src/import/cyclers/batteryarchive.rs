@@ -8,10 +8,10 @@ use std::path::Path;
 
 use super::series::{self, Mapping, TimeCol};
 use super::summary::{CycleSummary, CycleTable};
-use super::table::{find_col, read_text, TextTable};
+use super::table::{check_capacity, find_col, read_text, TextTable};
 use super::{cell_id_of, Parsed};
 use crate::data::Descriptor;
-use crate::error::Result;
+use crate::error::{ImportError, Result};
 
 pub fn parse(path: &Path) -> Result<Parsed> {
     let text = read_text(path)?;
@@ -43,14 +43,19 @@ fn cycle_data(t: &TextTable, path: &Path) -> Result<Parsed> {
     let dchg = t.col(&["Discharge_Capacity (Ah)"])?;
     let chg = t.find(&["Charge_Capacity (Ah)"]);
     let (chg_e, dchg_e) = (t.find(&["Charge_Energy (Wh)"]), t.find(&["Discharge_Energy (Wh)"]));
+    let cell = cell_id_of(path);
     let mut cycles = Vec::new();
     for r in &t.records {
         let num = |c: usize| super::table::parse_num(r.get(c), false).map_err(|_| t.not_numeric(r, c));
         let opt = |c: Option<usize>| c.map(num).transpose().map(|v| v.flatten().filter(|x| x.is_finite()));
+        // A NaN, infinite or negative capacity used to drop its cycle silently.
+        let capacity = |c: usize| num(c)?.map(|v| check_capacity(path, &cell, r.line, &t.headers[c], v, false)).transpose();
         let n = num(cycle)?.ok_or_else(|| t.not_numeric(r, cycle))?;
-        let q = num(dchg)?.filter(|x| x.is_finite()).unwrap_or(0.0);
+        let q = capacity(dchg)?.ok_or_else(|| {
+            ImportError::malformed(path, format!("`{}` is empty", t.headers[dchg])).cell(cell.clone()).row(r.line)
+        })?;
         let mut s = CycleSummary::new(n, r.line, q);
-        s.with_charge(opt(chg)?);
+        s.with_charge(chg.map(capacity).transpose()?.flatten());
         s.charge_energy_wh = opt(chg_e)?;
         s.discharge_energy_wh = opt(dchg_e)?;
         let ce = s.charge_capacity_ah.filter(|c| *c > 0.0 && s.has_discharge).map(|c| q / c);

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::series::{self, Mapping, TimeCol};
 use super::summary::{CycleSummary, CycleTable};
-use super::table::{find_col, parse_num, read_text, TextTable};
+use super::table::{check_capacity, find_col, parse_num, read_text, TextTable};
 use super::{cell_id_of, Parsed};
 use crate::data::Descriptor;
 use crate::error::Result;
@@ -44,13 +44,21 @@ fn summary(t: &TextTable, path: &Path) -> Result<Parsed> {
     let cycle = t.col(&["Cycle_Index"])?;
     let q_dis = t.col(&["Q_dis"])?;
     let [q_chg, e_chg, e_dis, temp] = [t.find(&["Q_chg"]), t.find(&["E_chg"]), t.find(&["E_dis"]), t.find(&["T_avg"])];
+    let cell = cell_id_of(path);
     let mut cycles = Vec::new();
     for r in &t.records {
         let num = |c: usize| parse_num(r.get(c), false).map_err(|_| t.not_numeric(r, c));
         let opt = |c: Option<usize>| c.map(num).transpose().map(|v| v.flatten().filter(|x| x.is_finite()));
+        // NaN is the summary's "no such half-cycle"; infinite or negative is an error.
+        let capacity = |c: usize| -> Result<Option<f64>> {
+            match num(c)? {
+                Some(v) if !v.is_nan() => check_capacity(path, &cell, r.line, &t.headers[c], v, false).map(Some),
+                _ => Ok(None),
+            }
+        };
         let n = num(cycle)?.ok_or_else(|| t.not_numeric(r, cycle))?;
-        let mut s = CycleSummary::new(n, r.line, opt(Some(q_dis))?.unwrap_or(0.0));
-        s.with_charge(opt(q_chg)?);
+        let mut s = CycleSummary::new(n, r.line, capacity(q_dis)?.unwrap_or(0.0));
+        s.with_charge(q_chg.map(capacity).transpose()?.flatten());
         s.charge_energy_wh = opt(e_chg)?;
         s.discharge_energy_wh = opt(e_dis)?;
         s.set(Descriptor::TemperatureC, opt(temp)?);

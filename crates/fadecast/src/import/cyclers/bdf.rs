@@ -28,8 +28,9 @@ pub fn parse(path: &Path) -> Result<Parsed> {
     m.cycle = find(&["cycle_count"], &["Cycle Count /"]);
     m.step = find(&["step_index", "step_count"], &["Step Index /", "Step Count /"]);
     m.state = t.find_prefix(&["Step Type /", "step_type"]);
-    m.charge_capacity = find(&["charging_capacity_ah"], &["Charging Capacity /", "Charge Capacity /"]).map(scaled);
-    m.discharge_capacity = find(&["discharging_capacity_ah"], &["Discharging Capacity /", "Discharge Capacity /"]).map(scaled);
+    let capacity = |i: Option<usize>| i.map(|c| t.capacity(c)).transpose();
+    m.charge_capacity = capacity(find(&["charging_capacity_ah"], &["Charging Capacity /", "Charge Capacity /"]))?;
+    m.discharge_capacity = capacity(find(&["discharging_capacity_ah"], &["Discharging Capacity /", "Discharge Capacity /"]))?;
     m.charge_energy = find(&["charging_energy_wh"], &["Charging Energy /", "Charge Energy /"]).map(scaled);
     m.discharge_energy = find(&["discharging_energy_wh"], &["Discharging Energy /", "Discharge Energy /"]).map(scaled);
     m.temperature = find(

@@ -36,10 +36,10 @@ pub fn parse(path: &Path) -> Result<Parsed> {
     let mut m = Mapping::new(time_col, scaled(current), scaled(voltage));
     m.decimal_comma = decimal_comma;
     m.cycle = t.find(&["cycle number"]);
-    m.charge_capacity = t.find(&["Q charge/mA.h", "Q charge/A.h"]).map(scaled);
-    m.discharge_capacity = t.find(&["Q discharge/mA.h", "Q discharge/A.h"]).map(scaled);
+    m.charge_capacity = t.find(&["Q charge/mA.h", "Q charge/A.h"]).map(|c| t.capacity(c)).transpose()?;
+    m.discharge_capacity = t.find(&["Q discharge/mA.h", "Q discharge/A.h"]).map(|c| t.capacity(c)).transpose()?;
     if m.discharge_capacity.is_none() {
-        m.signed_capacity = t.find(&["Q charge/discharge/mA.h", "Q charge/discharge/A.h"]).map(scaled);
+        m.signed_capacity = t.find(&["Q charge/discharge/mA.h", "Q charge/discharge/A.h"]).map(|c| t.capacity(c)).transpose()?;
     }
     m.charge_energy = t.find(&["Energy charge/W.h", "Energy charge/mW.h"]).map(scaled);
     m.discharge_energy = t.find(&["Energy discharge/W.h", "Energy discharge/mW.h"]).map(scaled);

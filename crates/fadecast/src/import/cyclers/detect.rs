@@ -155,8 +155,13 @@ pub fn detect(path: &Path) -> Result<Detection> {
 /// The first [`SNIFF_BYTES`] of the file, gzip transparently undone.
 fn head_bytes(path: &Path) -> Result<Vec<u8>> {
     let mut head = Vec::new();
-    // A gzip cut short fails here only past the header; what was decoded is still usable.
-    let _ = read::open(path)?.take(SNIFF_BYTES as u64).read_to_end(&mut head);
+    // A gzip cut short fails here only past the header; what was decoded is still usable. One
+    // that yields nothing is not an empty file but a broken one, and is reported as such.
+    if let Err(e) = read::open(path)?.take(SNIFF_BYTES as u64).read_to_end(&mut head) {
+        if head.is_empty() {
+            return Err(super::table::read_error(path, e));
+        }
+    }
     Ok(head)
 }
 
@@ -270,7 +275,9 @@ fn header_format(h: &[String], next: Option<&str>) -> Option<Detection> {
     if has(&["Test", "Cell", "Cycle"]) && any(&["Voltage (V)"]) && any(&["Current (A)"]) {
         return Some(d(Format::Pec));
     }
-    if has(&["Cycle Index", "DChg. Cap.(Ah)"]) || has(&["Cycle Index", "DChg. Cap.(mAh)"]) {
+    // Any unit in `DChg. Cap.(…)`: the reader then names a unit that is not a charge, rather
+    // than the file falling through to the per-cycle CSV and a message about its columns.
+    if has(&["Cycle Index"]) && h.iter().any(|c| c.starts_with("DChg. Cap.(")) {
         let nested = next.is_some_and(|n| n.trim_start().starts_with(",Step Index") || n.trim_start().starts_with(",Step ID"));
         if nested || has(&["DataPoint"]) || has(&["Step Type"]) {
             return Some(d(Format::NewareCsv));

@@ -26,8 +26,8 @@ pub fn parse(path: &Path) -> Result<Parsed> {
     m.cycle = t.find(&["cycle_index"]);
     m.step = t.find(&["step_index"]);
     m.state = t.find(&["step_name"]);
-    m.charge_capacity = t.find(&["charge_capacity_Ah", "charge_capacity_mAh"]).map(scaled);
-    m.discharge_capacity = t.find(&["discharge_capacity_Ah", "discharge_capacity_mAh"]).map(scaled);
+    m.charge_capacity = t.find(&["charge_capacity_Ah", "charge_capacity_mAh"]).map(|c| t.capacity(c)).transpose()?;
+    m.discharge_capacity = t.find(&["discharge_capacity_Ah", "discharge_capacity_mAh"]).map(|c| t.capacity(c)).transpose()?;
     m.charge_energy = t.find(&["charge_energy_Wh", "charge_energy_mWh"]).map(scaled);
     m.discharge_energy = t.find(&["discharge_energy_Wh", "discharge_energy_mWh"]).map(scaled);
     m.temperature = t.find(&["temperature_1_C", "temperature_C"]);

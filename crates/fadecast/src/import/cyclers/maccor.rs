@@ -36,7 +36,7 @@ pub fn parse(path: &Path) -> Result<Parsed> {
     m.step = t.find(&["Step"]);
     m.state = Some(col(&["State", "Md"])?);
     m.sign_from_state = true;
-    m.shared_capacity = Some(scaled(col(&["Amp-hr", "Cap. [Ah]", "Capacity"])?));
+    m.shared_capacity = Some(t.capacity(col(&["Amp-hr", "Cap. [Ah]", "Capacity"])?)?);
     m.shared_energy = t.find(&["Watt-hr", "Ener. [Wh]", "Energy"]).map(scaled);
     m.temperature = t.find_prefix(&["Temp 1", "Temp1", "Temperature"]);
     let mut series = series::build(t, &m, &cell_id_of(path))?;

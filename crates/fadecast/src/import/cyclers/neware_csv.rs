@@ -14,7 +14,10 @@ use std::path::Path;
 use super::segment;
 use super::series::{self, Mapping, TimeCol};
 use super::summary::{CycleSummary, CycleTable};
-use super::table::{find_col, parse_datetime, parse_num, read_text, split_line, unit_scale, Record, TextTable};
+use super::table::{
+    capacity_scale, check_capacity, check_one_line, find_col, parse_datetime, parse_num, read_text, split_line, unit_scale, Record,
+    TextTable,
+};
 use super::{cell_id_of, Parsed};
 use crate::data::Descriptor;
 use crate::error::{ErrorKind, ImportError, Result};
@@ -43,8 +46,8 @@ fn flat_mapping(t: &TextTable) -> Result<Mapping> {
     m.cycle = t.find(&["Cycle Index", "Cycle ID"]);
     m.step = t.find(&["Step Index", "Step ID"]);
     m.state = t.find(&["Step Type", "Step Name"]);
-    m.charge_capacity = t.find_prefix(&["Chg. Cap.("]).map(scaled);
-    m.discharge_capacity = t.find_prefix(&["DChg. Cap.("]).map(scaled);
+    m.charge_capacity = t.find_prefix(&["Chg. Cap.("]).map(|c| t.capacity(c)).transpose()?;
+    m.discharge_capacity = t.find_prefix(&["DChg. Cap.("]).map(|c| t.capacity(c)).transpose()?;
     m.charge_energy = t.find_prefix(&["Chg. Energy("]).map(scaled);
     m.discharge_energy = t.find_prefix(&["DChg. Energy("]).map(scaled);
     m.temperature = t.find_prefix(&["T1(", "Temperature", "Aux. T"]);
@@ -64,6 +67,8 @@ fn parse_nested(path: &Path, text: &str) -> Result<Parsed> {
     let (c_cycle, c_chg, c_dchg) = (need(&cycle_h, "Cycle Index")?, need(&cycle_h, "Chg. Cap.(")?, need(&cycle_h, "DChg. Cap.(")?);
     let (c_chg_e, c_dchg_e) = (col(&cycle_h, "Chg. Energy("), col(&cycle_h, "DChg. Energy("));
     let s_type = need(&step_h, "Step Type")?;
+    let (chg_scale, dchg_scale) = (capacity_scale(path, &cycle_h[c_chg])?, capacity_scale(path, &cycle_h[c_dchg])?);
+    let cell = cell_id_of(path);
 
     // Record rows become a table with two extra columns: the cycle and step type they sit in.
     let mut rec_headers: Vec<String> = rec_h.iter().skip(2).cloned().collect();
@@ -75,6 +80,7 @@ fn parse_nested(path: &Path, text: &str) -> Result<Parsed> {
     for (i, rec) in reader.records().enumerate().skip(3) {
         let line = i + 1;
         let rec = rec.map_err(|e| ImportError::malformed(path, format!("malformed record: {e}")).row(line))?;
+        check_one_line(path, line, rec.iter())?;
         let f: Vec<String> = rec.iter().map(|s| s.trim().to_string()).collect();
         let get = |c: usize| f.get(c).map(String::as_str).unwrap_or("");
         let num = |h: &[String], c: usize| -> Result<Option<f64>> {
@@ -86,9 +92,13 @@ fn parse_nested(path: &Path, text: &str) -> Result<Parsed> {
             // A cycle row (which also carries its first step's fields: the step type follows).
             cycle = get(c_cycle).to_string();
             let n = num(&cycle_h, c_cycle)?.ok_or_else(|| ImportError::malformed(path, "cycle index is empty").row(line))?;
-            let dchg = num(&cycle_h, c_dchg)?.unwrap_or(0.0) * unit_scale(&cycle_h[c_dchg]);
+            let capacity = |c: usize, scale: f64| -> Result<Option<f64>> {
+                let v = num(&cycle_h, c)?;
+                v.map(|v| check_capacity(path, &cell, line, &cycle_h[c], v, false).map(|v| v * scale)).transpose()
+            };
+            let dchg = capacity(c_dchg, dchg_scale)?.unwrap_or(0.0);
             let mut s = CycleSummary::new(n, line, dchg);
-            s.with_charge(num(&cycle_h, c_chg)?.map(|v| v * unit_scale(&cycle_h[c_chg])));
+            s.with_charge(capacity(c_chg, chg_scale)?);
             let scaled = |c: Option<usize>| -> Result<Option<f64>> {
                 Ok(match c {
                     Some(c) => num(&cycle_h, c)?.map(|v| v * unit_scale(&cycle_h[c])),
@@ -139,7 +149,7 @@ fn record_descriptors(table: &TextTable) -> Result<Vec<CycleSummary>> {
     let mut m = Mapping::new(time, scaled(cur), scaled(volt));
     m.cycle = t.find(&["Cycle Index"]);
     m.state = t.find(&["Step Type"]);
-    m.shared_capacity = t.find_prefix(&["Capacity("]).map(scaled);
+    m.shared_capacity = t.find_prefix(&["Capacity("]).map(|c| t.capacity(c)).transpose()?;
     m.temperature = t.find_prefix(&["T1("]);
     let series = series::build(t, &m, "records")?;
     let mut out = Vec::new();

@@ -26,8 +26,8 @@ pub fn parse(path: &Path) -> Result<Parsed> {
     m.cycle = t.find(&["Cycle"]);
     m.step = t.find(&["Step"]);
     m.state = t.find(&["Instruction Name"]);
-    m.charge_capacity = t.find_prefix(&["Charge Capacity ("]).map(scaled);
-    m.discharge_capacity = t.find_prefix(&["Discharge Capacity ("]).map(scaled);
+    m.charge_capacity = t.find_prefix(&["Charge Capacity ("]).map(|c| t.capacity(c)).transpose()?;
+    m.discharge_capacity = t.find_prefix(&["Discharge Capacity ("]).map(|c| t.capacity(c)).transpose()?;
     m.charge_energy = t.find_prefix(&["Charge Energy ("]).map(scaled);
     m.discharge_energy = t.find_prefix(&["Discharge Energy ("]).map(scaled);
     m.temperature = t.find_prefix(&["Temp ("]);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::table::{parse_datetime, parse_duration, parse_num, Record, TextTable};
+use super::table::{check_capacity, check_finite, parse_datetime, parse_duration, parse_num, Record, TextTable};
 use super::timeseries::{StepKind, TimeSeries};
 use crate::error::{ImportError, Result};
 
@@ -88,6 +88,15 @@ struct Builder {
     dchg: Vec<f64>,
     chg_e: Vec<f64>,
     dchg_e: Vec<f64>,
+    /// Per capacity column (charge, discharge, shared, signed): see [`Filled`].
+    caps: [Filled; 4],
+}
+
+/// Whether a capacity column had a value in any row, and its first empty row.
+#[derive(Default, Clone, Copy)]
+struct Filled {
+    any: bool,
+    first_empty: Option<usize>,
 }
 
 /// Builds one series per cell (one, unless the mapping has a `group` column). `cell_id` names
@@ -101,8 +110,24 @@ pub fn build(table: &TextTable, m: &Mapping, cell_id: &str) -> Result<Vec<TimeSe
         let num = |col: usize| -> Result<Option<f64>> {
             parse_num(rec.get(col), m.decimal_comma).map_err(|_| table.not_numeric(rec, col))
         };
+        // The cell this row belongs to, for errors (built only when one is raised).
+        let cell = || match m.group.map(|c| rec.get(c)).filter(|g| !g.is_empty()) {
+            Some(g) => format!("{cell_id}/{g}"),
+            None => cell_id.to_string(),
+        };
         let req = |col: usize, what: &str| -> Result<f64> {
-            num(col)?.ok_or_else(|| ImportError::malformed(&table.file, format!("{what} is empty")).row(rec.line))
+            let v = num(col)?.ok_or_else(|| ImportError::malformed(&table.file, format!("{what} is empty")).row(rec.line))?;
+            if v.is_finite() { Ok(v) } else { check_finite(&table.file, &cell(), rec.line, &table.headers[col], v) }
+        };
+        // A capacity counter's value (scaled), `None` for an empty cell; NaN, infinite and (but
+        // for a signed counter) negative values are errors, see `check_capacity`.
+        let cap = |c: Option<Scaled>, signed: bool| -> Result<Option<f64>> {
+            let Some((col, scale)) = c else { return Ok(None) };
+            match num(col)? {
+                Some(v) if v.is_finite() && (signed || v >= 0.0) => Ok(Some(v * scale)),
+                Some(v) => check_capacity(&table.file, &cell(), rec.line, &table.headers[col], v, signed).map(Some),
+                None => Ok(None),
+            }
         };
         let opt = |c: Option<Scaled>| -> Result<f64> {
             Ok(match c {
@@ -135,13 +160,20 @@ pub fn build(table: &TextTable, m: &Mapping, cell_id: &str) -> Result<Vec<TimeSe
             };
         }
         let voltage = req(m.voltage.0, "voltage")? * m.voltage.1;
-        let (mut chg, mut dchg) = (opt(m.charge_capacity)?, opt(m.discharge_capacity)?);
+        let caps = [
+            cap(m.charge_capacity, false)?,
+            cap(m.discharge_capacity, false)?,
+            cap(m.shared_capacity, false)?,
+            cap(m.signed_capacity, true)?,
+        ];
+        let gap = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let (mut chg, mut dchg) = (gap(caps[0]), gap(caps[1]));
         let (mut chg_e, mut dchg_e) = (opt(m.charge_energy)?, opt(m.discharge_energy)?);
         if m.shared_capacity.is_some() {
-            (chg, dchg) = split_by_kind(opt(m.shared_capacity)?, kind);
+            (chg, dchg) = split_by_kind(gap(caps[2]), kind);
         }
         if m.signed_capacity.is_some() {
-            let q = opt(m.signed_capacity)?;
+            let q = gap(caps[3]);
             (chg, dchg) = (q.max(0.0), (-q).max(0.0));
         }
         if m.shared_energy.is_some() {
@@ -168,6 +200,14 @@ pub fn build(table: &TextTable, m: &Mapping, cell_id: &str) -> Result<Vec<TimeSe
         b.dchg.push(dchg);
         b.chg_e.push(chg_e);
         b.dchg_e.push(dchg_e);
+        for (f, v) in b.caps.iter_mut().zip(caps) {
+            match v {
+                Some(_) => f.any = true,
+                None => {
+                    f.first_empty.get_or_insert(rec.line);
+                }
+            }
+        }
     }
 
     let many = order.len() > 1;
@@ -205,17 +245,41 @@ fn split_by_kind(v: f64, kind: StepKind) -> (f64, f64) {
 }
 
 fn finish(table: &TextTable, m: &Mapping, b: Builder, cell_id: String) -> Result<TimeSeries> {
-    let Builder { mut ts, temperature, cycle, step, kind, chg, dchg, chg_e, dchg_e } = b;
+    let Builder { mut ts, temperature, cycle, step, kind, chg, dchg, chg_e, dchg_e, caps } = b;
     ts.cell_id = cell_id;
+    // A capacity column with a value in some rows and none in others is a gap that would be read
+    // as "no capacity" in that cycle: an error at the first empty row. One empty in every row is
+    // a column the cycler did not fill: the capacity is then integrated from the current, as
+    // for a file without the column.
+    let columns = [m.charge_capacity, m.discharge_capacity, m.shared_capacity, m.signed_capacity];
+    let mut usable = [false; 4];
+    for ((col, f), ok) in columns.iter().zip(caps).zip(&mut usable) {
+        let Some((col, _)) = col else { continue };
+        let name = &table.headers[*col];
+        match (f.any, f.first_empty) {
+            (true, Some(row)) => {
+                return Err(ImportError::malformed(&table.file, format!("`{name}` is empty, though other rows have a value"))
+                    .cell(ts.cell_id.clone())
+                    .row(row));
+            }
+            (true, None) => *ok = true,
+            (false, _) => tracing::warn!(
+                "{}, cell {}: column `{name}` is empty in every row; capacity is integrated from the current",
+                table.file.display(),
+                ts.cell_id
+            ),
+        }
+    }
+    let [chg_col, dchg_col, shared_col, signed_col] = usable;
     // A temperature column of exact zeros is an unconnected probe (Landt, BDF exports), not 0 °C.
     let measured = |v: &[f64]| v.iter().any(|x| x.is_finite() && *x != 0.0);
     ts.temperature_c = measured(&temperature).then_some(temperature);
     ts.cycle = counter(table, &ts, cycle, "cycle")?;
     ts.step = counter(table, &ts, step, "step")?;
     ts.step_kind = m.state.map(|_| kind);
-    let shared = m.shared_capacity.is_some() || m.signed_capacity.is_some();
-    let has_chg = m.charge_capacity.is_some() || shared;
-    let has_dchg = m.discharge_capacity.is_some() || shared;
+    let shared = shared_col || signed_col;
+    let has_chg = chg_col || shared;
+    let has_dchg = dchg_col || shared;
     ts.charge_capacity_ah = has_chg.then_some(chg);
     ts.discharge_capacity_ah = has_dchg.then_some(dchg);
     ts.charge_energy_wh = (m.charge_energy.is_some() || m.shared_energy.is_some()).then_some(chg_e);

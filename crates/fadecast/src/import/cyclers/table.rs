@@ -15,11 +15,41 @@ pub const MAX_PREAMBLE_LINES: usize = 200;
 /// metadata, as Maccor writes) is replaced rather than rejected, since data columns are ASCII.
 pub fn read_text(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
-    read::open(path)?.read_to_end(&mut bytes).map_err(|e| ImportError::io(path, e))?;
+    read::open(path)?.read_to_end(&mut bytes).map_err(|e| read_error(path, e))?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ImportError::new(path, ErrorKind::Empty));
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The error for a failed read. A file that starts with the gzip magic but does not decompress
+/// gets a message that says so: the decoder's own text ("corrupt deflate stream") names no
+/// layer, and a read that fails before any byte would otherwise pass for an empty file.
+pub fn read_error(path: &Path, e: std::io::Error) -> ImportError {
+    if starts_like_gzip(path) {
+        ImportError::malformed(path, format!("not a valid gzip file (corrupt or truncated): {e}"))
+    } else {
+        ImportError::io(path, e)
+    }
+}
+
+fn starts_like_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
+}
+
+/// A data record whose field holds a line break is a quote left open (a stray `"`): the CSV
+/// reader would otherwise swallow every line up to the next quote, or to the end of the file,
+/// into one field, silently. Cycler exports never quote line breaks into data records.
+pub fn check_one_line<'a>(file: &Path, line: usize, mut fields: impl Iterator<Item = &'a str>) -> Result<()> {
+    if fields.any(|f| f.contains(['\n', '\r'])) {
+        return Err(ImportError::malformed(
+            file,
+            "a quote (`\"`) opened here is not closed on this line: the field runs over the following lines",
+        )
+        .row(line));
+    }
+    Ok(())
 }
 
 /// One data record: its 1-based line in the file and its trimmed fields.
@@ -50,6 +80,9 @@ impl TextTable {
     /// Splits `text` on `delim`, taking as header the first line (within
     /// [`MAX_PREAMBLE_LINES`]) whose fields satisfy `is_header`.
     pub fn parse(file: &Path, text: &str, delim: u8, is_header: impl Fn(&[String]) -> bool) -> Result<Self> {
+        // The csv crate dates a CRLF record from before the previous line's `\n`, so every row
+        // number came out one too low; with LF line ends they are the file's line numbers.
+        let text = if text.contains("\r\n") { std::borrow::Cow::Owned(text.replace("\r\n", "\n")) } else { text.into() };
         let mut preamble = Vec::new();
         let mut offset = 0;
         let mut header = None;
@@ -84,6 +117,7 @@ impl TextTable {
             if rec.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
+            check_one_line(file, line, rec.iter())?;
             records.push(Record { line, fields: rec.iter().map(|f| f.trim().to_string()).collect() });
         }
         Ok(Self { file: file.to_path_buf(), preamble, headers, records })
@@ -112,6 +146,11 @@ impl TextTable {
             let p = p.to_ascii_lowercase();
             self.headers.iter().position(|h| h.to_ascii_lowercase().starts_with(&p))
         })
+    }
+
+    /// A capacity column and the factor to Ah, from its unit (see [`capacity_scale`]).
+    pub fn capacity(&self, col: usize) -> Result<(usize, f64)> {
+        Ok((col, capacity_scale(&self.file, &self.headers[col])?))
     }
 
     /// The error for a bad value at `rec`, column `col`.
@@ -178,17 +217,91 @@ pub fn unit_scale(header: &str) -> f64 {
 
 /// The unit part of a column name (see [`unit_scale`]); "" when there is none.
 pub fn unit_of(header: &str) -> &str {
+    unit_part(header).0
+}
+
+/// The unit part of a column name, and whether the name marks it as a unit (`(…)`, `[…]`,
+/// `/ …`); after a `_` it may be the last word of the name instead (`Discharge_Capacity`).
+fn unit_part(header: &str) -> (&str, bool) {
     let h = header.trim();
     if let (Some(open), true) = (h.rfind(['(', '[']), h.ends_with([')', ']'])) {
-        return &h[open + 1..h.len() - 1];
+        return (&h[open + 1..h.len() - 1], true);
     }
     if let Some(slash) = h.rfind('/') {
-        return h[slash + 1..].trim();
+        return (h[slash + 1..].trim(), true);
     }
     if let Some(us) = h.rfind('_') {
-        return &h[us + 1..];
+        return (&h[us + 1..], false);
     }
-    ""
+    ("", false)
+}
+
+/// Charge units a capacity column may carry, with their factor to Ah (normalised: lower case,
+/// without `.`, spaces, `-` and `·`).
+const CHARGE_UNITS: [(&str, f64); 14] = [
+    ("ah", 1.0),
+    ("ahr", 1.0),
+    ("amphr", 1.0),
+    ("mah", 1e-3),
+    ("mahr", 1e-3),
+    ("µah", 1e-6),
+    ("μah", 1e-6),
+    ("uah", 1e-6),
+    ("kah", 1e3),
+    ("as", 1.0 / 3600.0),
+    ("c", 1.0 / 3600.0),
+    ("mas", 1e-3 / 3600.0),
+    ("mc", 1e-3 / 3600.0),
+    ("", 1.0),
+];
+
+/// Units that are not charge: after a `_` (where the last word may be no unit at all) only
+/// these are taken as a unit, and refused.
+const OTHER_UNITS: [&str; 17] =
+    ["wh", "mwh", "kwh", "µwh", "uwh", "j", "kj", "mj", "v", "mv", "a", "ma", "w", "mw", "s", "h", "%"];
+
+/// Factor from a capacity column's unit to Ah. No unit → Ah, as in [`unit_scale`]; a unit that
+/// is not a charge (`Wh`, `kWh`, `mAh/g`, …) is an error naming the file and the column, since
+/// reading energy as charge would be a silently wrong capacity.
+pub fn capacity_scale(file: &Path, header: &str) -> Result<f64> {
+    let (unit, marked) = unit_part(header);
+    let norm = unit.to_lowercase().replace(['.', ' ', '-', '·'], "");
+    if let Some((_, scale)) = CHARGE_UNITS.iter().find(|(u, _)| *u == norm) {
+        return Ok(*scale);
+    }
+    if !marked && !OTHER_UNITS.contains(&norm.as_str()) {
+        return Ok(1.0); // the last word of the name, not a unit
+    }
+    Err(ImportError::new(
+        file,
+        ErrorKind::UnknownUnit {
+            unit: unit.to_string(),
+            column: header.trim().to_string(),
+            accepted: "a charge unit for a capacity: Ah, mAh, µAh, As or C".into(),
+        },
+    ))
+}
+
+/// A value from a column the import relies on (time, current, voltage, capacity): NaN or
+/// infinite is an error naming the file, the cell, the row and the column. Exporters write NaN
+/// for "not measured"; in these columns a gap would be dropped or integrated silently.
+pub fn check_finite(file: &Path, cell: &str, row: usize, column: &str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(ImportError::new(file, ErrorKind::NotFinite(format!("`{column}`"))).cell(cell).row(row))
+    }
+}
+
+/// A value from a capacity counter: [`check_finite`], and below 0 is an error too, unless the
+/// column is `signed` (EC-Lab's `Q charge/discharge`). The cyclers read here all count charge
+/// and discharge capacity up from 0 (a negative value used to be dropped with its cycle).
+pub fn check_capacity(file: &Path, cell: &str, row: usize, column: &str, v: f64, signed: bool) -> Result<f64> {
+    let v = check_finite(file, cell, row, column, v)?;
+    if v < 0.0 && !signed {
+        return Err(ImportError::new(file, ErrorKind::Negative { what: format!("`{column}`"), value: v }).cell(cell).row(row));
+    }
+    Ok(v)
 }
 
 /// Seconds in a duration written `hh:mm:ss(.fff)` (hours may exceed 24), `mm:ss`,

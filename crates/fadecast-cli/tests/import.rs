@@ -263,3 +263,23 @@ fn an_output_that_cannot_be_written_is_an_error_saying_so_before_any_work() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("--plot {}: the folder", plot.display())) && !err.contains(".f.svg.tmp"), "{err}");
 }
+
+#[test]
+fn a_cycler_export_cut_inside_its_last_row_is_warned_about_naming_the_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cut = tmp.path().join("cut.csv");
+    let mut text = String::from("Data_Point,Test_Time(s),Step_Index,Cycle_Index,Current(A),Voltage(V),Charge_Capacity(Ah),Discharge_Capacity(Ah)\n");
+    for p in 1..=8 {
+        let (current, q) = if p <= 4 { (1.0, 0.25 * p as f64) } else { (-1.0, 0.25 * (p - 4) as f64) };
+        let (chg, dchg) = if current > 0.0 { (q, 0.0) } else { (1.0, q) };
+        text += &format!("{p},{},{},1,{current},3.7,{chg},{dchg}\n", 900 * p, if p <= 4 { 1 } else { 2 });
+    }
+    text += "9,8100,2";
+    std::fs::write(&cut, text).unwrap();
+    fadecast()
+        .arg("import")
+        .arg(&cut)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cut.csv, row 10: the file ends inside this row (3 of the header's 8 fields)"));
+}

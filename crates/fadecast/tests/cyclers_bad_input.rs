@@ -269,3 +269,17 @@ fn a_neware_export_with_a_discharge_capacity_in_wh_is_read_as_neware_and_its_uni
     let e = import_err(&case, Format::NewareCsv);
     assert!(matches!(&e.kind, ErrorKind::UnknownUnit { unit, .. } if unit == "Wh"), "{e}");
 }
+
+// 6. Files cut short.
+
+#[test]
+fn a_last_row_cut_short_is_left_out_and_a_whole_one_without_a_line_break_is_kept() {
+    let whole = arbin(ARBIN_HEADER, "\n", |_, _| {});
+    let case = file("whole.csv", whole.trim_end());
+    assert_eq!(capacities(&case, Format::ArbinCsv), vec![1.0, 1.0]);
+    // Cut inside the last row, after its current: that row (cycle 2's last point) is left out.
+    let (head, last) = whole.trim_end().rsplit_once('\n').unwrap();
+    let cut: Vec<&str> = last.split(',').take(5).collect();
+    let case = file("cut.csv", format!("{head}\n{}", cut.join(",")));
+    assert_eq!(capacities(&case, Format::ArbinCsv), vec![1.0, 0.75]);
+}

@@ -120,6 +120,19 @@ impl TextTable {
             check_one_line(file, line, rec.iter())?;
             records.push(Record { line, fields: rec.iter().map(|f| f.trim().to_string()).collect() });
         }
+        // A file cut short (a copy interrupted, a test still writing) ends mid-row: without its
+        // line break and with fewer fields than the header. That row is left out, said with the
+        // row; a last row that is whole but lacks a line break (some exporters) is kept silently.
+        if !text.ends_with('\n') && records.last().is_some_and(|r| r.fields.len() < headers.len()) {
+            let cut = records.pop().expect("checked above");
+            tracing::warn!(
+                "{}, row {}: the file ends inside this row ({} of the header's {} fields), as if cut short; the row is left out and the last cycle may be partial",
+                file.display(),
+                cut.line,
+                cut.fields.len(),
+                headers.len()
+            );
+        }
         Ok(Self { file: file.to_path_buf(), preamble, headers, records })
     }
 

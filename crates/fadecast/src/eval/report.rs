@@ -141,8 +141,8 @@ pub fn write(out: &Path, scored: &Scored) -> Result<(), String> {
         let err = |e: String| ImportError::malformed(dir, e);
         let plots = plot::write_plots(dir, scored).map_err(err)?;
         let md = markdown(&scored.report, &plots);
-        std::fs::write(dir.join("metrics.json"), &json).map_err(|e| ImportError::io(dir.join("metrics.json"), e))?;
-        std::fs::write(dir.join("report.md"), md).map_err(|e| ImportError::io(dir.join("report.md"), e))?;
+        std::fs::write(dir.join("metrics.json"), &json).map_err(|e| ImportError::write(dir.join("metrics.json"), e))?;
+        std::fs::write(dir.join("report.md"), md).map_err(|e| ImportError::write(dir.join("report.md"), e))?;
         Ok(())
     })
     .map_err(|e| e.to_string())

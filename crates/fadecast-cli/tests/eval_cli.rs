@@ -84,6 +84,28 @@ fn eval_on_user_data_scores_every_cell_as_unseen_test() {
 }
 
 #[test]
+fn eval_on_a_folder_records_the_files_it_could_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mine");
+    std::fs::create_dir(&dir).unwrap();
+    let mut text = String::from("cell_id,cycle,capacity_ah\n");
+    for c in 1..=120 {
+        text += &format!("A,{c},{:.5}\n", 2.0 - 0.002 * c as f64);
+    }
+    std::fs::write(dir.join("good.csv"), text).unwrap();
+    std::fs::write(dir.join("bad.csv"), "cell_id,cycle,capacity_ah\nB,1,2.0\nB,2,-1\n").unwrap();
+    let out = tmp.path().join("out");
+    run_ok(&["eval", "--data", dir.to_str().unwrap(), "--model", "gp", "--out", out.to_str().unwrap()]);
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["cells"].as_array().unwrap().len(), 1);
+    let left = m["unreadable_files"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0]["path"].as_str().unwrap().ends_with("bad.csv") && left[0]["error"].as_str().unwrap().contains("row 3"), "{left:?}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Files left out, not read so not scored") && md.contains("bad.csv"), "{md}");
+}
+
+#[test]
 fn clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let out = fadecast().args(["eval", "--model", "nope", "--out"]).arg(tmp.path().join("x")).output().unwrap();

@@ -192,7 +192,7 @@ fn score(a: Args) -> anyhow::Result<()> {
     };
 
     let mut scored = if let Some(path) = &a.data {
-        let (cells, _unreadable) = super::model::load_cells(path, &a.input.load_options(None)?)?;
+        let (cells, unreadable) = super::model::load_cells(path, &a.input.load_options(None)?)?;
         let cells: Vec<_> = cells.into_iter().filter(|c| !excluded.contains(&c.key())).collect();
         let cells = probe.apply_all(&cells);
         let splits = vec![Split::Test; cells.len()];
@@ -204,7 +204,12 @@ fn score(a: Args) -> anyhow::Result<()> {
             split_version: None,
             seen: &|_| false,
         };
-        evaluate(forecaster.as_ref(), &sel, task).map_err(anyhow::Error::msg)?
+        let mut scored = evaluate(forecaster.as_ref(), &sel, task).map_err(anyhow::Error::msg)?;
+        scored.report.unreadable_files = unreadable
+            .into_iter()
+            .map(|(path, error)| fadecast::eval::run::UnreadableFile { path: path.display().to_string(), error })
+            .collect();
+        scored
     } else {
         let Some((cells, splits, version)) = &corpus else { bail!("give --corpus DIR (or --data FILE_OR_DIR) to score on") };
         // Only the scored cells are perturbed: baselines tune and train on the corpus as it is.

@@ -96,6 +96,12 @@ pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
         let v: Vec<String> = r.cells_without_window.iter().map(|(d, n)| format!("{d} {n}")).collect();
         let _ = writeln!(s, "\nSelected cells with no `{}` window (too short, or not reaching EOL after the context): {}.", r.task, v.join(", "));
     }
+    if !r.unreadable_files.is_empty() {
+        let _ = writeln!(s, "\nFiles left out, not read so not scored:\n");
+        for f in &r.unreadable_files {
+            let _ = writeln!(s, "- `{}`: {}", f.path, f.error);
+        }
+    }
     if !eol {
         let bins: Vec<String> = r
             .macro_all

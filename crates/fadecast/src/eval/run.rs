@@ -79,6 +79,16 @@ pub struct MetricsReport {
     /// Selected cells the task has no window for (too short, or never reaching EOL), per dataset.
     pub cells_without_window: BTreeMap<String, usize>,
     pub cells: Vec<CellMetrics>,
+    /// `--data` only: files of the folder that could not be read, so were not scored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_files: Vec<UnreadableFile>,
+}
+
+/// A file left out of a scored folder, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnreadableFile {
+    pub path: String,
+    pub error: String,
 }
 
 /// One scored window kept for plotting.
@@ -206,6 +216,7 @@ pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored
         datasets,
         cells_without_window,
         cells,
+        unreadable_files: Vec::new(),
     };
     Ok(Scored { report, examples })
 }

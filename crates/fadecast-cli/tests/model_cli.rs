@@ -215,11 +215,20 @@ fn a_cell_observed_fewer_times_than_one_patch_is_warned_of() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("1 cell is observed fewer than 16 times (one patch)") && err.contains("fresh (2)"), "{err}");
+    // --json carries it per cell, beside a reference capacity that looks wrong (SOH 10 at cycle 3).
+    std::fs::write(&csv, "cell_id,cycle,capacity_ah\nfresh,1,2.0\nfresh,2,1.999\nfresh,3,20.0\n").unwrap();
+    let out = fadecast().args(["forecast", "--json", "--input"]).arg(&csv).output().unwrap();
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings: Vec<&str> = f["cells"][0]["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert!(warnings[0].starts_with("observed 3 times, fewer than one patch (16)"), "{warnings:?}");
+    assert!(warnings[1].starts_with("SOH reaches 10.00 at cycle 3"), "{warnings:?}");
 
     let long = tmp.path().join("long.csv");
     write_user_csv(&long, 150);
-    let out = fadecast().args(["forecast", "--input"]).arg(&long).output().unwrap();
+    let out = fadecast().args(["forecast", "--json", "--input"]).arg(&long).output().unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("fewer than"), "{}", String::from_utf8_lossy(&out.stderr));
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(f["cells"][0]["warnings"], serde_json::json!([]));
 }
 
 #[test]

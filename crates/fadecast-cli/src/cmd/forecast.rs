@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
+use fadecast::import::any::SUSPICIOUS_SOH;
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::{Forecast, Request};
 use serde_json::json;
@@ -58,7 +59,7 @@ pub struct Args {
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
     #[arg(long, value_name = "CYCLES")]
     every: Option<f64>,
-    /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals; last, the input folder's files that could not be read, and why (unreadable_files).
+    /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals, and warnings (too short a history, a reference capacity that looks wrong); last, the input folder's files that could not be read, and why (unreadable_files).
     #[arg(long)]
     json: bool,
     /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
@@ -142,7 +143,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         eprintln!("wrote {}", path.display());
     }
     if a.json {
-        let cells: Vec<serde_json::Value> = results.iter().map(|r| to_json(r, &model.name)).collect();
+        let patch_len = model.model().config.patch_len;
+        let cells: Vec<serde_json::Value> = results.iter().map(|r| to_json(r, &model.name, patch_len)).collect();
         // The rollout and band settings the forecasts were made with (forecast.json and flags).
         // Files of the input folder that could not be read (also warned of on stderr).
         let unreadable: Vec<serde_json::Value> = unreadable.iter().map(|(path, why)| json!({"path": path, "error": why})).collect();
@@ -204,7 +206,25 @@ fn num(v: f64) -> serde_json::Value {
     if v.is_finite() { json!(v) } else { serde_json::Value::Null }
 }
 
-fn to_json(r: &CellForecast, model: &str) -> serde_json::Value {
+/// What a reader of the JSON should know before trusting a cell's forecast (stderr says it too):
+/// too short a history, or a reference capacity that looks wrong.
+fn cell_warnings(cell: &Cell, patch_len: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = cell.cycles.len();
+    if n < patch_len {
+        out.push(format!("observed {n} times, fewer than one patch ({patch_len}): the forecast rests mostly on what the model learned from other cells"));
+    }
+    let top = cell.cycles.iter().max_by(|a, b| a.soh.total_cmp(&b.soh));
+    if let Some(top) = top.filter(|c| c.soh > SUSPICIOUS_SOH) {
+        out.push(format!(
+            "SOH reaches {:.2} at cycle {}: the reference capacity is most likely not the cell's nominal (give it with --nominal-capacity)",
+            top.soh, top.cycle
+        ));
+    }
+    out
+}
+
+fn to_json(r: &CellForecast, model: &str, patch_len: usize) -> serde_json::Value {
     let f = &r.forecast;
     let last = r.cell.cycles.last().expect("non-empty");
     let trajectory: Vec<serde_json::Value> = r
@@ -228,6 +248,7 @@ fn to_json(r: &CellForecast, model: &str) -> serde_json::Value {
         "reference_capacity_ah": r.cell.meta.reference_capacity_ah,
         "model": model,
         "observations": r.cell.cycles.len(),
+        "warnings": cell_warnings(&r.cell, patch_len),
         "origin_cycle": f.origin,
         "last_soh": last.soh,
         "quantile_levels": f.quantile_levels,

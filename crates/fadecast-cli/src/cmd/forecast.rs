@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::eval::plot::{forecast_figure, ForecastPanel, FIGURE_EXTENSIONS};
-use fadecast::import::any::SUSPICIOUS_SOH;
+use fadecast::import::any::suspicious_peak;
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::{Forecast, Request};
 use serde_json::json;
@@ -214,8 +214,7 @@ fn cell_warnings(cell: &Cell, patch_len: usize) -> Vec<String> {
     if n < patch_len {
         out.push(format!("observed {n} times, fewer than one patch ({patch_len}): the forecast rests mostly on what the model learned from other cells"));
     }
-    let top = cell.cycles.iter().max_by(|a, b| a.soh.total_cmp(&b.soh));
-    if let Some(top) = top.filter(|c| c.soh > SUSPICIOUS_SOH) {
+    if let Some(top) = suspicious_peak(cell) {
         out.push(format!(
             "SOH reaches {:.2} at cycle {}: the reference capacity is most likely not the cell's nominal (give it with --nominal-capacity)",
             top.soh, top.cycle

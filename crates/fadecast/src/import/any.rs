@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::clean::{clean, CleanOptions, CleanStats};
 use super::cyclers::{self, summary, CycleSummary, Detection, Format};
 use super::{batterylife, user_csv, RawCell};
-use crate::data::Cell;
+use crate::data::{Cell, Cycle};
 use crate::error::{ErrorKind, ImportError, Result};
 
 /// One cleaned cell and where it came from.
@@ -209,12 +209,16 @@ fn load_file(path: &Path, format: Format, opts: &LoadOptions) -> Result<Vec<Load
 /// its rating: the corpus's highest is 1.32 (NASA_PCoE), every other dataset's at most 1.12.
 pub const SUSPICIOUS_SOH: f64 = 1.5;
 
-/// Warns, naming the file, the cell and the cycle, when a cell's SOH goes far above 1: its
-/// reference capacity is then most likely not the cell's nominal (a wrong unit, another cell's
-/// rating), and every forecast of it would be off by the same factor.
+/// The cell's highest-SOH cycle when that SOH is above [`SUSPICIOUS_SOH`]: its reference capacity
+/// is then most likely not the cell's nominal (a wrong unit, another cell's rating), and every
+/// forecast of it would be off by the same factor.
+pub fn suspicious_peak(cell: &Cell) -> Option<&Cycle> {
+    cell.cycles.iter().max_by(|a, b| a.soh.total_cmp(&b.soh)).filter(|top| top.soh > SUSPICIOUS_SOH)
+}
+
+/// Warns, naming the file, the cell and the cycle, when [`suspicious_peak`] finds one.
 fn warn_if_reference_looks_wrong(c: &LoadedCell) {
-    let Some(top) = c.cell.cycles.iter().max_by(|a, b| a.soh.total_cmp(&b.soh)) else { return };
-    if top.soh > SUSPICIOUS_SOH {
+    if let Some(top) = suspicious_peak(&c.cell) {
         let m = &c.cell.meta;
         let reference = m.reference_capacity_ah.map(|r| format!("{r} Ah ({})", m.reference_rule)).unwrap_or_else(|| m.reference_rule.clone());
         tracing::warn!(

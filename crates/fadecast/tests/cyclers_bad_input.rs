@@ -1,7 +1,8 @@
 //! Bad cycler exports: a capacity in a unit that is not charge, NaN / negative / missing
-//! capacities, CRLF row numbers, a stray quote and a broken gzip each end in an error that names
-//! the file (and, where the problem sits in a row, the cell and the row), never a silently wrong
-//! result. Small synthetic exports, written into a temporary folder.
+//! capacities, a counter no current explains, CRLF row numbers, a stray quote and a broken gzip
+//! each end in an error that names the file (and, where the problem sits in a row, the cell and
+//! the row), never a silently wrong result. Small synthetic exports, written into a temporary
+//! folder.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -151,6 +152,27 @@ fn a_capacity_cell_empty_where_other_rows_have_one_is_an_error_at_that_row() {
     let e = import_err(&case, Format::ArbinCsv);
     assert_located(&e, &case, "gap", 15);
     assert!(e.to_string().contains("`Discharge_Capacity(Ah)` is empty"), "{e}");
+}
+
+#[test]
+fn a_discharge_counter_the_current_cannot_explain_is_an_error_at_its_row() {
+    // A corrupted record: 3909 Ah in a cycle whose current carried 2 Ah.
+    let case = file("corrupt.csv", arbin(ARBIN_HEADER, "\n", |line, f| if line == 16 { f[7] = "3909.37".into() }));
+    let e = import_err(&case, Format::ArbinCsv);
+    assert_located(&e, &case, "corrupt", 16);
+    assert!(e.to_string().contains("the discharge capacity counter reads 3.9094e3 Ah in cycle 2"), "{e}");
+}
+
+#[test]
+fn a_discharge_counter_carried_in_from_before_the_file_is_kept() {
+    // A file that starts mid-test: cycle 2's counter starts at 8 Ah, over four times the charge
+    // its current carried, as in a real Arbin export (5x); only a far larger gap is corruption.
+    let case = file("carried.csv", arbin(ARBIN_HEADER, "\n", |line, f| {
+        if (14..=17).contains(&line) {
+            f[7] = (f[7].parse::<f64>().unwrap() + 8.0).to_string();
+        }
+    }));
+    assert_eq!(capacities(&case, Format::ArbinCsv), vec![1.0, 9.0]);
 }
 
 #[test]

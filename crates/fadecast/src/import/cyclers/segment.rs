@@ -19,6 +19,9 @@
 //!    mean and standard deviation of the charge voltage, mean discharge voltage and mean charge
 //!    current (over samples); mean temperature over the cycle; coulombic efficiency =
 //!    discharge / charge capacity.
+//! 5. **Sanity**: a discharge counter far above the charge the current carried in its cycle
+//!    ([`COUNTER_OVER_CURRENT_MAX`]) is an error at its row: binary formats carry no checksum,
+//!    and a corrupted record would otherwise become the cell's capacity.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -26,7 +29,7 @@ use std::path::Path;
 use super::summary::{CycleSummary, CycleTable};
 use super::timeseries::{StepKind, TimeSeries};
 use crate::data::Descriptor;
-use crate::error::Result;
+use crate::error::{ImportError, Result};
 
 /// Tolerance below the highest charge voltage within which a falling current counts as CV.
 pub const CV_VOLTAGE_TOL_V: f64 = 0.010;
@@ -66,8 +69,12 @@ pub fn summarise(file: &Path, ts: &TimeSeries) -> Result<CycleTable> {
     }
     let cycles = groups
         .into_iter()
-        .map(|(cycle, idx)| summarise_cycle(ts, &current, &dirs, &dt, cycle, &idx))
-        .collect();
+        .map(|(cycle, idx)| {
+            let s = summarise_cycle(ts, &current, &dirs, &dt, cycle, &idx);
+            check_discharge_counter(file, ts, &current, &dt, &idx, &s)?;
+            Ok(s)
+        })
+        .collect::<Result<_>>()?;
     Ok(CycleTable {
         cell_id: ts.cell_id.clone(),
         cycles,
@@ -75,6 +82,36 @@ pub fn summarise(file: &Path, ts: &TimeSeries) -> Result<CycleTable> {
         protocol: ts.protocol.clone(),
         samples: n,
     })
+}
+
+/// How far a cycle's discharge counter may exceed the charge its current carried in that cycle
+/// before the cycle reads as corrupt. Real exports reach about 5 (a file that starts
+/// mid-discharge carries its counter in; the integral is rough where logging is sparse); a
+/// flipped bit in a binary record is off by orders of magnitude (5·10⁸ in one corrupted `.nda`).
+pub const COUNTER_OVER_CURRENT_MAX: f64 = 100.0;
+
+/// Errors at the row where a cycle's discharge counter peaks when the current cannot account for
+/// it, rather than forecasting from a capacity no discharge delivered. Cycles without discharge,
+/// and files whose clock never advances (nothing to integrate), are not judged.
+fn check_discharge_counter(file: &Path, ts: &TimeSeries, current: &[f64], dt: &[f64], idx: &[usize], s: &CycleSummary) -> Result<()> {
+    let Some(q) = &ts.discharge_capacity_ah else { return Ok(()) };
+    if !s.has_discharge {
+        return Ok(());
+    }
+    let carried: f64 = idx.iter().map(|&i| current[i].abs() * dt[i]).filter(|x| x.is_finite()).sum::<f64>() / 3600.0;
+    let peak = idx.iter().copied().filter(|&i| q[i].is_finite()).max_by(|&a, &b| q[a].total_cmp(&q[b]));
+    match peak {
+        Some(p) if carried > 0.0 && q[p] > COUNTER_OVER_CURRENT_MAX * carried => Err(ImportError::malformed(
+            file,
+            format!(
+                "the discharge capacity counter reads {:.4e} Ah in cycle {}, but the current carried only {:.4e} Ah in that cycle: the record looks corrupted",
+                q[p], s.cycle, carried
+            ),
+        )
+        .cell(ts.cell_id.clone())
+        .row(ts.row[p])),
+        _ => Ok(()),
+    }
 }
 
 /// `true` when the counters mostly rise against the current's sign: the discharge counter while

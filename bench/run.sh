@@ -26,6 +26,9 @@ py="$venv/bin/python"
 cargo build --release --locked -p fadecast-cli -p fadecast-model --examples --bin fadecast
 fadecast="$target/release/fadecast"
 examples="$target/release/examples"
+# The fadecast binary sets glibc's allocator thresholds itself (crates/fadecast-cli/src/alloc.rs);
+# the example binaries that stand in for it here get the same settings from glibc's variables.
+as_product=(env MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_TOP_PAD_=268435456)
 [ -f out/corpus/cycles.parquet ] || "$fadecast" corpus build --out out/corpus --json > /dev/null
 
 export RAYON_NUM_THREADS=$threads OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
@@ -57,13 +60,13 @@ if [ -f models/default/ensemble.json ]; then
 fi
 "$examples/bench_forecast" make-cells --corpus out/corpus --cells "$cells" --out "$out/cells.csv" 2> /dev/null
 head -n "$(awk -F, -v n="$unbatched_cells" 'NR>1 && $1!=last {k++; last=$1} k>n {print NR-1; exit}' "$out/cells.csv")" "$out/cells.csv" > "$out/cells-unbatched.csv"
-measure forecast_fadecast "$examples/bench_forecast" run --model "$model" --cells "$out/cells.csv" --batch 64 --out "$out/forecasts_rust.json" --write "$unbatched_cells"
+measure forecast_fadecast "${as_product[@]}" "$examples/bench_forecast" run --model "$model" --cells "$out/cells.csv" --batch 64 --out "$out/forecasts_rust.json" --write "$unbatched_cells"
 measure forecast_torch "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells.csv" --batch 64 --threads "$threads"
-measure forecast_fadecast_unbatched "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 1
+measure forecast_fadecast_unbatched "${as_product[@]}" "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 1
 # The shipped ensemble itself (every member, combined), on the same cells as the first member.
 if [ -f models/default/ensemble.json ]; then
-  measure forecast_fadecast_member "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 64
-  measure forecast_fadecast_ensemble "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64
+  measure forecast_fadecast_member "${as_product[@]}" "$examples/bench_forecast" run --model "$model" --cells "$out/cells-unbatched.csv" --batch 64
+  measure forecast_fadecast_ensemble "${as_product[@]}" "$examples/bench_forecast" run --model models/default --cells "$out/cells-unbatched.csv" --batch 64
 fi
 measure forecast_torch_unbatched "$py" bench/torch_forecast.py --model "$model" --cells "$out/cells-unbatched.csv" --batch 1 --threads "$threads"
 # Same forecasts? In float32 (what the product runs): free-running rollouts compared path by path
@@ -85,7 +88,7 @@ measure forecast_match_f64 "$py" bench/torch_forecast.py --model "$model" --cell
 #    ratio of the medians is steadier than one pair (more steps per run is not the fix: past ~20
 #    steps the two sides' float32 losses drift apart and they no longer train the same).
 for i in 1 2 3 4 5; do
-  measure "train_fadecast_$i" "$examples/bench_train_step" --corpus out/corpus --steps 20 --out "$out"
+  measure "train_fadecast_$i" "${as_product[@]}" "$examples/bench_train_step" --corpus out/corpus --steps 20 --out "$out"
   measure "train_torch_$i" "$py" bench/torch_train_step.py --init "$out/train_init.safetensors" --batch-json "$out/train_batch.json" --threads "$threads"
 done
 

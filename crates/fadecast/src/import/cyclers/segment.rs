@@ -104,7 +104,7 @@ fn check_discharge_counter(file: &Path, ts: &TimeSeries, current: &[f64], dt: &[
         Some(p) if carried > 0.0 && q[p] > COUNTER_OVER_CURRENT_MAX * carried => Err(ImportError::malformed(
             file,
             format!(
-                "the discharge capacity counter reads {:.4e} Ah in cycle {}, but the current carried only {:.4e} Ah in that cycle: the record looks corrupted",
+                "the discharge capacity counter reads {:.4e} Ah in cycle {}, but the current carried only {:.4e} Ah in that cycle: the record looks corrupted (or the counter does not restart each cycle)",
                 q[p], s.cycle, carried
             ),
         )

@@ -166,7 +166,7 @@ fn a_discharge_counter_the_current_cannot_explain_is_an_error_at_its_row() {
 #[test]
 fn a_discharge_counter_carried_in_from_before_the_file_is_kept() {
     // A file that starts mid-test: cycle 2's counter starts at 8 Ah, over four times the charge
-    // its current carried, as in a real Arbin export (5x); only a far larger gap is corruption.
+    // its current carried, as in a real Maccor export (5x); only a far larger gap is corruption.
     let case = file("carried.csv", arbin(ARBIN_HEADER, "\n", |line, f| {
         if (14..=17).contains(&line) {
             f[7] = (f[7].parse::<f64>().unwrap() + 8.0).to_string();

@@ -9,10 +9,14 @@
 #             baseline, val and test (scored here when missing)
 #
 # Usage: scripts/dataset_adapters.sh [CORPUS_DIR]
+# ADAPT_ARGS adds finetune options and LABEL names the run (default "adapted": the pre-registered
+# setting); e.g. ADAPT_ARGS=--base-windows LABEL=adapted-bw, measured after the verdict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
 bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
+label=${LABEL:-adapted}
+extra=(${ADAPT_ARGS:-})
 band=(--interval-scale 0.625 --disagreement-weight 16)   # the shipped band
 datasets=$(jq -r '.datasets | to_entries[] | select(.value.train | length > 0) | .key' splits/v1.json)
 
@@ -25,22 +29,22 @@ for split in val test; do
 done
 
 for ds in $datasets; do
-  adapter=out/adapters/$ds
+  adapter=out/adapters/$label/$ds
   if [ ! -f "$adapter/adapter.json" ]; then
     cells=$(jq -r --arg d "$ds" '.datasets[$d].train | map($d + "/" + .) | join(",")' splits/v1.json)
-    "$bin" finetune --base default --corpus "$corpus" --cells "$cells" --out "$adapter" > /dev/null
+    "$bin" finetune --base default --corpus "$corpus" --cells "$cells" "${extra[@]}" --out "$adapter" > /dev/null
   fi
   for split in val test; do
-    out=out/score/adapted/$ds-early-$split
+    out=out/score/$label/$ds-early-$split
     "$bin" eval --corpus "$corpus" "${band[@]}" --adapter "$adapter" --task early --split "$split" \
       --dataset "$ds" --out "$out" > /dev/null
   done
   echo "adapted $ds" >&2
 done
 
-python3 - $datasets <<'PY'
+python3 - "$label" $datasets <<'PY'
 import json, sys
-datasets = sys.argv[1:]
+label, datasets = sys.argv[1], sys.argv[2:]
 def per_dataset(path):
     return json.load(open(f"{path}/metrics.json"))["datasets"]
 baselines = ["persistence", "linear", "exp", "exp2", "power", "gp", "per_dataset"]
@@ -49,7 +53,7 @@ for split in ["val", "test"]:
     base = {b: per_dataset(f"out/eval/{b}-early-{split}") for b in baselines}
     rows, wins = [], {"shipped": 0, "adapted": 0}
     for d in datasets:
-        a = per_dataset(f"out/score/adapted/{d}-early-{split}")[d]
+        a = per_dataset(f"out/score/{label}/{d}-early-{split}")[d]
         best = min(baselines, key=lambda b: base[b][d]["rmse"])
         bf = base[best][d]["rmse"]
         s = shipped[d]

@@ -42,6 +42,11 @@ pub struct LoraConfig {
     /// among them) instead of the default fixed-stride ones. Off by default: on the TBSI_Sunwoda
     /// demo (model card, *LoRA*) the default windows adapted better.
     pub base_windows: bool,
+    /// Self-feed windows as the base's own last epochs did (its run's `config.json`:
+    /// `self_feed_prob`, `self_feed_rounds`): some windows read the adapted model's own median
+    /// after their context, as a rollout's later passes do. Off by default (docs/preregistered.md,
+    /// experiment 8).
+    pub self_feed: bool,
 }
 
 impl Default for LoraConfig {
@@ -56,6 +61,7 @@ impl Default for LoraConfig {
             lr: 1e-3,
             seed: 7,
             base_windows: false,
+            self_feed: false,
         }
     }
 }
@@ -94,9 +100,11 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
     // The base's own training recipe, narrowed to the adapters: forecast loss only (a user's cells
     // rarely carry descriptors), the finetune's own length and learning rate.
     let windows = if cfg.base_windows { base_windows(base_dir)? } else { WindowConfig::default() };
+    let (self_feed_prob, self_feed_rounds) = if cfg.self_feed { base_self_feed(base_dir)? } else { (0.0, 1) };
     let train_cfg = TrainConfig {
         model: model_config.clone(),
         windows,
+        self_feed_rounds,
         seed: cfg.seed,
         epochs: cfg.epochs,
         windows_per_epoch: cfg.windows_per_epoch,
@@ -112,6 +120,7 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
         return Err(TrainError::Data("no cell is long enough for two patches".into()));
     }
     let mut trainer = Trainer::new(&train_cfg, device)?;
+    trainer.self_feed_prob = self_feed_prob;
     let (mut model, mut losses) = (model, Vec::new());
     for epoch in 1..=cfg.epochs {
         let windows = sampler.sample_many(train_cfg.steps_per_epoch() * cfg.batch_size, cfg.seed ^ epoch as u64);
@@ -142,6 +151,21 @@ pub fn base_windows(base_dir: &Path) -> Result<WindowConfig, TrainError> {
         return Ok(WindowConfig::default());
     }
     Ok(TrainConfig::read(&path)?.windows)
+}
+
+/// The base's self-feeding (chance, passes), from its run's `config.json`: an error where the
+/// base has none or was never trained self-fed, as there is then nothing to follow.
+fn base_self_feed(base_dir: &Path) -> Result<(f64, usize), TrainError> {
+    let path = base_dir.join("config.json");
+    let none = || TrainError::Data(format!("self-feeding follows the base's own, and {} has none: no config.json with self_feed_prob > 0", base_dir.display()));
+    if !path.exists() {
+        return Err(none());
+    }
+    let base = TrainConfig::read(&path)?;
+    if base.self_feed_prob <= 0.0 {
+        return Err(none());
+    }
+    Ok((base.self_feed_prob, base.self_feed_rounds))
 }
 
 /// [`finetune`] for one model or for every member of an ensemble (each with its own adapters,

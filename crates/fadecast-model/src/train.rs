@@ -532,7 +532,8 @@ pub struct Trainer {
     pub global_step: usize,
     /// Learning rate of the last step.
     pub lr: f64,
-    /// Chance that a window of the next steps is self-fed ([`self_feed`]); 0 in finetuning.
+    /// Chance that a window of the next steps is self-fed ([`self_feed`]); in finetuning 0 unless
+    /// `LoraConfig::self_feed`.
     pub self_feed_prob: f64,
 }
 

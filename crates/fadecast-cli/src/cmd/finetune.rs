@@ -61,6 +61,10 @@ pub struct Args {
     /// grids among them) instead of the default fixed-stride windows.
     #[arg(long)]
     base_windows: bool,
+    /// Self-feed training windows as the base's last epochs did (its config.json): some windows
+    /// read the model's own median forecast after their context. Slower per epoch.
+    #[arg(long)]
+    self_feed: bool,
     /// Print the training summary as JSON.
     #[arg(long)]
     json: bool,
@@ -86,7 +90,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--rank must be at least 1");
     }
     let base = super::model::resolve(&a.base)?;
-    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, ..LoraConfig::default() };
+    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, self_feed: a.self_feed, ..LoraConfig::default() };
     eprintln!("fine-tuning rank-{} adapters on {} cells (base {})", cfg.rank, cells.len(), base.display());
     let pb = indicatif::ProgressBar::new_spinner().with_message(format!("fine-tuning ({} epochs)", cfg.epochs));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));

@@ -43,9 +43,10 @@ pub struct LoraConfig {
     /// demo (model card, *LoRA*) the default windows adapted better.
     pub base_windows: bool,
     /// Self-feed windows as the base's own last epochs did (its run's `config.json`:
-    /// `self_feed_prob`, `self_feed_rounds`): some windows read the adapted model's own median
-    /// after their context, as a rollout's later passes do. Off by default (docs/preregistered.md,
-    /// experiment 8).
+    /// `self_feed_prob`, `self_feed_rounds`; nothing for a base trained without it): some windows
+    /// read the adapted model's own median after their context, as a rollout's later passes do.
+    /// On by default since experiment 8 of docs/preregistered.md. In a model's own `adapter.json`
+    /// (an ensemble member's, not the ensemble's), whether its windows were in fact self-fed.
     pub self_feed: bool,
 }
 
@@ -61,7 +62,7 @@ impl Default for LoraConfig {
             lr: 1e-3,
             seed: 7,
             base_windows: false,
-            self_feed: false,
+            self_feed: true,
         }
     }
 }
@@ -101,6 +102,7 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
     // rarely carry descriptors), the finetune's own length and learning rate.
     let windows = if cfg.base_windows { base_windows(base_dir)? } else { WindowConfig::default() };
     let (self_feed_prob, self_feed_rounds) = if cfg.self_feed { base_self_feed(base_dir)? } else { (0.0, 1) };
+    let cfg = &LoraConfig { self_feed: self_feed_prob > 0.0, ..cfg.clone() };
     let train_cfg = TrainConfig {
         model: model_config.clone(),
         windows,
@@ -153,18 +155,14 @@ pub fn base_windows(base_dir: &Path) -> Result<WindowConfig, TrainError> {
     Ok(TrainConfig::read(&path)?.windows)
 }
 
-/// The base's self-feeding (chance, passes), from its run's `config.json`: an error where the
-/// base has none or was never trained self-fed, as there is then nothing to follow.
+/// The base's self-feeding (chance, passes), from its run's `config.json`: none (chance 0) for a
+/// base without one.
 fn base_self_feed(base_dir: &Path) -> Result<(f64, usize), TrainError> {
     let path = base_dir.join("config.json");
-    let none = || TrainError::Data(format!("self-feeding follows the base's own, and {} has none: no config.json with self_feed_prob > 0", base_dir.display()));
     if !path.exists() {
-        return Err(none());
+        return Ok((0.0, 1));
     }
     let base = TrainConfig::read(&path)?;
-    if base.self_feed_prob <= 0.0 {
-        return Err(none());
-    }
     Ok((base.self_feed_prob, base.self_feed_rounds))
 }
 

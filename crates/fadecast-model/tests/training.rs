@@ -236,6 +236,43 @@ fn finetuned_adapters_load_beside_an_untouched_base() {
 }
 
 #[test]
+fn finetuning_self_feeds_as_the_base_was_trained_and_records_whether_it_did() {
+    let _serial = common::seeded();
+    let mut cfg = common::tiny_train(1);
+    let cells = common::synthetic_cells(3, 200);
+    let base_dir = tempfile::tempdir().unwrap();
+    let device = Device::flex();
+    device.seed(5);
+    save_weights(&cfg.model.init(&device), &base_dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(base_dir.path().join("model.json"), serde_json::to_string(&cfg.model).unwrap()).unwrap();
+    let fed = LoraConfig { rank: 2, epochs: 1, windows_per_epoch: 64, batch_size: 32, ..LoraConfig::default() };
+    assert!(fed.self_feed, "self-feeding is the default");
+    let plain = LoraConfig { self_feed: false, ..fed.clone() };
+    let run = |lora_cfg: &LoraConfig| {
+        let out = tempfile::tempdir().unwrap();
+        let losses = lora::finetune(base_dir.path(), &cells, lora_cfg, out.path()).unwrap();
+        let info: lora::AdapterInfo = serde_json::from_str(&std::fs::read_to_string(out.path().join("adapter.json")).unwrap()).unwrap();
+        (losses, info.lora.self_feed)
+    };
+
+    // No run config beside the base, or one trained without self-feeding: nothing to follow.
+    assert_eq!(run(&fed), run(&plain));
+    assert!(!run(&fed).1);
+    std::fs::write(base_dir.path().join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
+    assert_eq!(run(&fed), run(&plain));
+
+    // A self-fed base: the same windows and seed train differently when self-fed.
+    cfg.self_feed_prob = 1.0;
+    cfg.self_feed_rounds = 2;
+    std::fs::write(base_dir.path().join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
+    let (fed_losses, fed_flag) = run(&fed);
+    let (plain_losses, plain_flag) = run(&plain);
+    assert!(fed_flag && !plain_flag);
+    assert!(fed_losses[0].is_finite());
+    assert_ne!(fed_losses, plain_losses, "self-feeding changed nothing");
+}
+
+#[test]
 fn base_windows_are_read_from_the_base_run_config_and_default_without_one() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(lora::base_windows(dir.path()).unwrap(), WindowConfig::default());

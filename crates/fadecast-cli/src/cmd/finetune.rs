@@ -18,8 +18,10 @@ eval`; `eval` then leaves the adapter's own cells out of the score.
 Choose cells that span the conditions of the cells you will forecast (temperatures, C-rates):
 adapted members agree with each other even about conditions none of them saw, so the band does
 not widen there. On TBSI_Sunwoda, adapters on one cell per test temperature forecast the other
-cells with p10–p90 coverage 83 %; four cells all at 35 °C gave 53 %, 5 % on the 55 °C cells
-(models/README.md, *LoRA*). Check with `fadecast eval --data HELD_BACK --adapter DIR`.
+cells with p10–p90 coverage 89 %; four cells all at 35 °C gave 61 %, 9 % on the 55 °C cells
+(models/README.md, *LoRA*). Adapt where the zero-shot forecast is weak and on several cells:
+adapting to a dataset whose cells it already forecast well, or on two cells, made it worse.
+Check with `fadecast eval --data HELD_BACK --adapter DIR`.
 
 Examples:
   fadecast finetune --data my_cells.csv --out adapters/mine
@@ -61,10 +63,14 @@ pub struct Args {
     /// grids among them) instead of the default fixed-stride windows.
     #[arg(long)]
     base_windows: bool,
-    /// Self-feed training windows as the base's last epochs did (its config.json): some windows
-    /// read the model's own median forecast after their context. Slower per epoch.
-    #[arg(long)]
+    /// Self-feed training windows as the base's last epochs did (its config.json; the shipped
+    /// model's were): some windows read the model's own median forecast after their context. The
+    /// default (up to 1.25x the time of --no-self-feed with the shipped model).
+    #[arg(long, overrides_with = "no_self_feed")]
     self_feed: bool,
+    /// Train teacher-forced only: every window reads the truth after its context.
+    #[arg(long, overrides_with = "self_feed")]
+    no_self_feed: bool,
     /// Print the training summary as JSON.
     #[arg(long)]
     json: bool,
@@ -90,7 +96,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--rank must be at least 1");
     }
     let base = super::model::resolve(&a.base)?;
-    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, self_feed: a.self_feed, ..LoraConfig::default() };
+    let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, self_feed: a.self_feed || !a.no_self_feed, ..LoraConfig::default() };
     eprintln!("fine-tuning rank-{} adapters on {} cells (base {})", cfg.rank, cells.len(), base.display());
     let pb = indicatif::ProgressBar::new_spinner().with_message(format!("fine-tuning ({} epochs)", cfg.epochs));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));

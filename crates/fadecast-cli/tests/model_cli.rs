@@ -102,7 +102,8 @@ fn an_ensemble_of_two_seeds_evaluates_forecasts_and_finetunes_as_one() {
         (tmp.path().join("corpus"), tmp.path().join("split.json"), tmp.path().join("tiny.json"), tmp.path().join("ensemble"));
     std::fs::create_dir_all(&corpus).unwrap();
     write_corpus(&corpus);
-    std::fs::write(&config, TINY).unwrap();
+    // Self-fed in its last epoch, as the shipped members' last epochs were.
+    std::fs::write(&config, TINY.replace(r#""epochs": 2,"#, r#""epochs": 2, "self_feed_prob": 0.5, "self_feed_from_epoch": 2,"#)).unwrap();
     run_ok(&["eval", "--corpus", &s(&corpus), "--write-split", &s(&split)]);
     // One config, two seeds (--seed replaces the config's and is saved with the run).
     for seed in ["42", "7"] {
@@ -142,7 +143,14 @@ fn an_ensemble_of_two_seeds_evaluates_forecasts_and_finetunes_as_one() {
     assert!(!out.status.success() && err.contains("--disagreement-weight: disagreement_weight must be a number at least 0, got -1"), "{err}");
     // Adapters for an ensemble: one set per member, in a folder named as the member.
     let adapter = tmp.path().join("adapter");
-    run_ok(&["finetune", "--base", &s(&ens), "--data", &s(&csv), "--out", &s(&adapter), "--epochs", "1", "--rank", "2"]);
+    let finetune = |extra: &[&str]| -> Value {
+        let out = run_ok(&[&["finetune", "--base", &s(&ens), "--data", &s(&csv), "--out", &s(&adapter), "--epochs", "1", "--rank", "2", "--json"], extra].concat());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Self-fed as the members were, by default; the summary and adapter.json say so.
+    assert_eq!(finetune(&["--no-self-feed"])["settings"]["self_feed"], false);
+    assert_eq!(finetune(&[])["settings"]["self_feed"], true);
+    assert_eq!(json(&adapter.join("adapter.json"))["lora"]["self_feed"], true);
     for member in ["seed-42", "seed-7"] {
         assert!(adapter.join(member).join("adapter.safetensors").is_file(), "{member}");
     }

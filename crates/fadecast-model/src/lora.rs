@@ -45,8 +45,8 @@ pub struct LoraConfig {
     /// Self-feed windows as the base's own last epochs did (its run's `config.json`:
     /// `self_feed_prob`, `self_feed_rounds`; nothing for a base trained without it): some windows
     /// read the adapted model's own median after their context, as a rollout's later passes do.
-    /// On by default since experiment 8 of docs/preregistered.md. In a model's own `adapter.json`
-    /// (an ensemble member's, not the ensemble's), whether its windows were in fact self-fed.
+    /// On by default since experiment 8 of docs/preregistered.md. In `adapter.json`, whether the
+    /// windows were in fact self-fed (an ensemble's: every member's were).
     pub self_feed: bool,
 }
 
@@ -177,8 +177,13 @@ pub fn finetune_any(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Pat
         per_member.push(finetune(dir, cells, cfg, &out.join(member_name(dir)))?);
     }
     let losses: Vec<f64> = (0..cfg.epochs).map(|e| per_member.iter().map(|l| l[e]).sum::<f64>() / per_member.len() as f64).collect();
+    // Self-fed only if every member was (each follows its own run's config).
+    let mut self_fed = true;
+    for dir in &members {
+        self_fed &= read_info(&out.join(member_name(dir)))?.lora.self_feed;
+    }
     let info = AdapterInfo {
-        lora: cfg.clone(),
+        lora: LoraConfig { self_feed: self_fed, ..cfg.clone() },
         base_sha256: file_sha256(&base_dir.join(ENSEMBLE_FILE))?,
         cells: cells.iter().map(Cell::key).collect(),
         losses: losses.clone(),

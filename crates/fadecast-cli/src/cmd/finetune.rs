@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::import::cyclers::Format;
-use fadecast_model::lora::{finetune_any, LoraConfig};
+use fadecast_model::lora::{finetune_any, read_info, LoraConfig};
 
 #[derive(clap::Args)]
 #[command(after_help = "The adapter folder holds adapter.safetensors (the low-rank factors only) and adapter.json
@@ -111,7 +111,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     std::fs::rename(&tmp, &a.out).with_context(|| format!("writing {}", a.out.display()))?;
     if a.json {
         let keys: Vec<String> = cells.iter().map(Cell::key).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"adapter": a.out, "base": base, "cells": keys, "losses": losses}))?);
+        // The settings as trained (adapter.json says whether windows were in fact self-fed).
+        let settings = read_info(&a.out).map_err(anyhow::Error::msg)?.lora;
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"adapter": a.out, "base": base, "cells": keys, "settings": settings, "losses": losses}))?);
     } else {
         for (i, l) in losses.iter().enumerate() {
             eprintln!("epoch {}: loss {l:.4}", i + 1);

@@ -116,7 +116,8 @@ done
   echo
   echo "# 3. LoRA adaptation on an unseen dataset ($lora_dataset)"
   echo
-  echo "Adapters (\`fadecast finetune --corpus $corpus --cells ...\`, rank 4, one set per member) trained on a"
+  echo "Adapters (\`fadecast finetune --corpus $corpus --cells ...\`, rank 4, one set per member, self-fed as the"
+  echo "members' last epochs were: finetune's default since stop 38, docs/preregistered.md experiment 8) trained on a"
   echo "few of $lora_dataset's cells; the two columns of each table score the dataset's other cells only."
   for set in "${lora_sets[@]}"; do
     name=${set%%:*} cells=${set#*:}

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Experiment 8 of docs/preregistered.md: the held-out twins (models/default-held-out) adapted
-# with LoRA to each of the five datasets they never saw, teacher-forced (P, finetune's default)
-# and self-fed (S, --self-feed), against the twins unadapted (Z), on those datasets' val and test
-# cells of splits/v1.json.
+# with LoRA to each of the five datasets they never saw, teacher-forced (P, --no-self-feed;
+# finetune's default before the experiment) and self-fed (S, --self-feed; its default since),
+# against the twins unadapted (Z), on those datasets' val and test cells of splits/v1.json.
 #
 #   adapters  out/adapters/held-{P,S}/<dataset>/
 #   scores    out/score/held-{Z,P,S}/<dataset>-early-{val,test}/
 #
 # Usage: scripts/adapt_held_out.sh [CORPUS_DIR]
+# SEED (default 7, finetune's) trains the adapters from another seed, into held-{P,S}-seed<SEED>;
+# the pre-registered runs are seed 7's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
@@ -15,34 +17,36 @@ bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 base=models/default-held-out
 datasets="CALCE INL_NMC_pouch_fastcharge RWTH STANFORD_DYNAMIC XJTU"
 band=(--interval-scale 0.625 --disagreement-weight 16)   # the shipped band
+seed=${SEED:-7}
+suffix=$([ "$seed" = 7 ] || echo "-seed$seed")
 
 score() { # variant dataset [eval args...]
   for split in val test; do
     "$bin" eval --corpus "$corpus" --model "$base" "${band[@]}" --task early --split "$split" \
-      --dataset "$2" --out "out/score/held-$1/$2-early-$split" "${@:3}" > /dev/null
+      --dataset "$2" --out "out/score/held-$1$suffix/$2-early-$split" "${@:3}" > /dev/null
   done
 }
 for ds in $datasets; do
   cells=$(jq -r --arg d "$ds" '.datasets[$d].train | map($d + "/" + .) | join(",")' splits/v1.json)
-  score Z "$ds"
+  [ -n "$suffix" ] || score Z "$ds"
   for variant in P S; do
-    adapter=out/adapters/held-$variant/$ds
-    flags=(); [ "$variant" = S ] && flags=(--self-feed)
+    adapter=out/adapters/held-$variant$suffix/$ds
+    flags=(--no-self-feed); [ "$variant" = S ] && flags=(--self-feed)
     [ -f "$adapter/adapter.json" ] ||
-      "$bin" finetune --base "$base" --corpus "$corpus" --cells "$cells" "${flags[@]}" --out "$adapter" > /dev/null
+      "$bin" finetune --base "$base" --corpus "$corpus" --cells "$cells" --seed "$seed" "${flags[@]}" --out "$adapter" > /dev/null
     score "$variant" "$ds" --adapter "$adapter"
   done
   echo "scored $ds" >&2
 done
 
-python3 - $datasets <<'PY'
+python3 - "$suffix" $datasets <<'PY'
 import json, sys
-datasets = sys.argv[1:]
+suffix, datasets = sys.argv[1], sys.argv[2:]
 def cells(variant, d):
     # Per-cell metrics of the dataset's val and test cells together.
     out = []
     for split in ["val", "test"]:
-        m = json.load(open(f"out/score/held-{variant}/{d}-early-{split}/metrics.json"))
+        m = json.load(open(f"out/score/held-{variant}{'' if variant == 'Z' else suffix}/{d}-early-{split}/metrics.json"))
         out += [c for c in m["cells"] if c["dataset"] == d]
     return out
 res = {}

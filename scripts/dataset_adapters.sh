@@ -10,13 +10,15 @@
 #
 # Usage: scripts/dataset_adapters.sh [CORPUS_DIR]
 # ADAPT_ARGS adds finetune options and LABEL names the run (default "adapted": the pre-registered
-# setting); e.g. ADAPT_ARGS=--base-windows LABEL=adapted-bw, measured after the verdict.
+# setting); e.g. ADAPT_ARGS=--base-windows LABEL=adapted-bw, measured after the verdict. The
+# adapters are teacher-forced (--no-self-feed, finetune's default when the experiment ran) unless
+# ADAPT_ARGS says --self-feed (LABEL=adapted-sf, after experiment 8).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
 bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 label=${LABEL:-adapted}
-extra=(${ADAPT_ARGS:-})
+extra=(--no-self-feed ${ADAPT_ARGS:-})   # a later --self-feed overrides
 band=(--interval-scale 0.625 --disagreement-weight 16)   # the shipped band
 datasets=$(jq -r '.datasets | to_entries[] | select(.value.train | length > 0) | .key' splits/v1.json)
 

@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         let out = Path::new("out/context-adaptation").join(dataset);
-        let losses = finetune_any(base, &histories, &lora, &out)?;
+        let losses = finetune_any(base, &histories, &lora, &out, &mut |_, _| {})?;
 
         let sel = Selected {
             cells: &cells,

@@ -90,8 +90,9 @@ pub fn file_sha256(path: &Path) -> Result<String, TrainError> {
 }
 
 /// Trains adapters for the base model in `base_dir` (`model.json` + `model.safetensors`) on
-/// `cells`, and writes them to `out`. Returns the mean loss per epoch.
-pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -> Result<Vec<f64>, TrainError> {
+/// `cells`, and writes them to `out`. Returns the mean loss per epoch. `on_step(done, total)`
+/// follows the training steps, for a progress bar.
+pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path, on_step: &mut dyn FnMut(usize, usize)) -> Result<Vec<f64>, TrainError> {
     let model_config = read_model_config(base_dir)?;
     let base_path = base_dir.join("model.safetensors");
     let device = Device::flex().autodiff();
@@ -124,6 +125,8 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
     let mut trainer = Trainer::new(&train_cfg, device)?;
     trainer.self_feed_prob = self_feed_prob;
     let (mut model, mut losses) = (model, Vec::new());
+    let total = cfg.epochs * train_cfg.steps_per_epoch();
+    let mut done = 0;
     for epoch in 1..=cfg.epochs {
         let windows = sampler.sample_many(train_cfg.steps_per_epoch() * cfg.batch_size, cfg.seed ^ epoch as u64);
         let mut sum = 0.0;
@@ -131,6 +134,8 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -
             let (next, step) = trainer.step(model, chunk, None, &train_cfg);
             model = next;
             sum += step.loss;
+            done += 1;
+            on_step(done, total);
         }
         losses.push(sum / train_cfg.steps_per_epoch().max(1) as f64);
     }
@@ -167,14 +172,15 @@ fn base_self_feed(base_dir: &Path) -> Result<(f64, usize), TrainError> {
 }
 
 /// [`finetune`] for one model or for every member of an ensemble (each with its own adapters,
-/// trained alike on the same cells).
-pub fn finetune_any(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path) -> Result<Vec<f64>, TrainError> {
+/// trained alike on the same cells, one after another; `on_step` counts every member's steps).
+pub fn finetune_any(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path, on_step: &mut dyn FnMut(usize, usize)) -> Result<Vec<f64>, TrainError> {
     let Some(members) = EnsembleInfo::member_dirs(base_dir)? else {
-        return finetune(base_dir, cells, cfg, out);
+        return finetune(base_dir, cells, cfg, out, on_step);
     };
     let mut per_member = Vec::new();
-    for dir in &members {
-        per_member.push(finetune(dir, cells, cfg, &out.join(member_name(dir)))?);
+    for (m, dir) in members.iter().enumerate() {
+        let mut member_step = |done: usize, total: usize| on_step(m * total + done, members.len() * total);
+        per_member.push(finetune(dir, cells, cfg, &out.join(member_name(dir)), &mut member_step)?);
     }
     let losses: Vec<f64> = (0..cfg.epochs).map(|e| per_member.iter().map(|l| l[e]).sum::<f64>() / per_member.len() as f64).collect();
     // Self-fed only if every member was (each follows its own run's config).

@@ -220,8 +220,11 @@ fn finetuned_adapters_load_beside_an_untouched_base() {
 
     let adapter_dir = tempfile::tempdir().unwrap();
     let lora_cfg = LoraConfig { rank: 2, epochs: 2, windows_per_epoch: 64, batch_size: 32, ..LoraConfig::default() };
-    let losses = lora::finetune(base_dir.path(), &cells, &lora_cfg, adapter_dir.path()).unwrap();
+    let mut steps = Vec::new();
+    let losses = lora::finetune(base_dir.path(), &cells, &lora_cfg, adapter_dir.path(), &mut |done, total| steps.push((done, total))).unwrap();
     assert_eq!(losses.len(), 2);
+    // Two epochs of 64 windows in batches of 32: four steps, each reported.
+    assert_eq!(steps, [(1, 4), (2, 4), (3, 4), (4, 4)]);
     assert_eq!(std::fs::read(base_dir.path().join("model.safetensors")).unwrap(), base_bytes);
 
     let adapted = lora::load_adapted(base_dir.path(), adapter_dir.path(), &device).unwrap();
@@ -250,7 +253,7 @@ fn finetuning_self_feeds_as_the_base_was_trained_and_records_whether_it_did() {
     let plain = LoraConfig { self_feed: false, ..fed.clone() };
     let run = |lora_cfg: &LoraConfig| {
         let out = tempfile::tempdir().unwrap();
-        let losses = lora::finetune(base_dir.path(), &cells, lora_cfg, out.path()).unwrap();
+        let losses = lora::finetune(base_dir.path(), &cells, lora_cfg, out.path(), &mut |_, _| {}).unwrap();
         let info: lora::AdapterInfo = serde_json::from_str(&std::fs::read_to_string(out.path().join("adapter.json")).unwrap()).unwrap();
         (losses, info.lora.self_feed)
     };

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
 use fadecast::import::cyclers::Format;
+use fadecast_model::forecast::EnsembleInfo;
 use fadecast_model::lora::{finetune_any, read_info, LoraConfig};
 
 #[derive(clap::Args)]
@@ -98,12 +99,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let base = super::model::resolve(&a.base)?;
     let cfg = LoraConfig { rank: a.rank, alpha: 2.0 * a.rank as f64, epochs: a.epochs, lr: a.lr, seed: a.seed, base_windows: a.base_windows, self_feed: a.self_feed || !a.no_self_feed, ..LoraConfig::default() };
     eprintln!("fine-tuning rank-{} adapters on {} cells (base {})", cfg.rank, cells.len(), base.display());
-    let pb = indicatif::ProgressBar::new_spinner().with_message(format!("fine-tuning ({} epochs)", cfg.epochs));
+    // Training steps, every member's (finetune reports the exact count with each step).
+    let members = EnsembleInfo::member_dirs(&base).map_err(anyhow::Error::msg)?.map_or(1, |m| m.len());
+    let steps = members * cfg.epochs * cfg.windows_per_epoch.div_ceil(cfg.batch_size);
+    let pb = super::util::progress(steps as u64, &format!("fine-tuning ({} epochs)", cfg.epochs));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     // Adapters are written to a temporary folder and renamed: a killed run leaves no half adapter.
     let tmp = a.out.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&tmp);
-    let losses = finetune_any(&base, &cells, &cfg, &tmp).map_err(anyhow::Error::msg)?;
+    let mut on_step = |done: usize, total: usize| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    };
+    let losses = finetune_any(&base, &cells, &cfg, &tmp, &mut on_step).map_err(anyhow::Error::msg)?;
     pb.finish_and_clear();
     if a.out.exists() {
         std::fs::remove_dir_all(&a.out).with_context(|| format!("replacing {}", a.out.display()))?;

@@ -50,6 +50,13 @@ pub struct LoraConfig {
     pub self_feed: bool,
 }
 
+impl LoraConfig {
+    /// Training steps for one model (an ensemble trains each member alike).
+    pub fn steps_per_model(&self) -> usize {
+        self.epochs * self.windows_per_epoch.div_ceil(self.batch_size.max(1))
+    }
+}
+
 impl Default for LoraConfig {
     fn default() -> Self {
         Self {
@@ -125,7 +132,7 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path, o
     let mut trainer = Trainer::new(&train_cfg, device)?;
     trainer.self_feed_prob = self_feed_prob;
     let (mut model, mut losses) = (model, Vec::new());
-    let total = cfg.epochs * train_cfg.steps_per_epoch();
+    let total = cfg.steps_per_model();
     let mut done = 0;
     for epoch in 1..=cfg.epochs {
         let windows = sampler.sample_many(train_cfg.steps_per_epoch() * cfg.batch_size, cfg.seed ^ epoch as u64);
@@ -150,25 +157,25 @@ pub fn finetune(base_dir: &Path, cells: &[Cell], cfg: &LoraConfig, out: &Path, o
     Ok(losses)
 }
 
+/// The config the base was trained with (its run's `config.json`), if it has one.
+fn base_run_config(base_dir: &Path) -> Result<Option<TrainConfig>, TrainError> {
+    let path = base_dir.join("config.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(TrainConfig::read(&path)?))
+}
+
 /// The window config the base was trained with (its run's `config.json`), or the default one for a
 /// base folder without it.
 pub fn base_windows(base_dir: &Path) -> Result<WindowConfig, TrainError> {
-    let path = base_dir.join("config.json");
-    if !path.exists() {
-        return Ok(WindowConfig::default());
-    }
-    Ok(TrainConfig::read(&path)?.windows)
+    Ok(base_run_config(base_dir)?.map_or_else(WindowConfig::default, |c| c.windows))
 }
 
 /// The base's self-feeding (chance, passes), from its run's `config.json`: none (chance 0) for a
 /// base without one.
 fn base_self_feed(base_dir: &Path) -> Result<(f64, usize), TrainError> {
-    let path = base_dir.join("config.json");
-    if !path.exists() {
-        return Ok((0.0, 1));
-    }
-    let base = TrainConfig::read(&path)?;
-    Ok((base.self_feed_prob, base.self_feed_rounds))
+    Ok(base_run_config(base_dir)?.map_or((0.0, 1), |c| (c.self_feed_prob, c.self_feed_rounds)))
 }
 
 /// [`finetune`] for one model or for every member of an ensemble (each with its own adapters,

@@ -101,8 +101,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     eprintln!("fine-tuning rank-{} adapters on {} cells (base {})", cfg.rank, cells.len(), base.display());
     // Training steps, every member's (finetune reports the exact count with each step).
     let members = EnsembleInfo::member_dirs(&base).map_err(anyhow::Error::msg)?.map_or(1, |m| m.len());
-    let steps = members * cfg.epochs * cfg.windows_per_epoch.div_ceil(cfg.batch_size);
-    let pb = super::util::progress(steps as u64, &format!("fine-tuning ({} epochs)", cfg.epochs));
+    let pb = super::util::progress((members * cfg.steps_per_model()) as u64, &format!("fine-tuning ({} epochs)", cfg.epochs));
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     // Adapters are written to a temporary folder and renamed: a killed run leaves no half adapter.
     let tmp = a.out.with_extension("tmp");

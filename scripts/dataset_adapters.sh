@@ -3,8 +3,8 @@
 # LoRA on that dataset's train cells, scored on its val (deciding) and test (reported) cells on
 # the early task, against the shipped model and every baseline.
 #
-#   adapters  out/adapters/<dataset>/              (fadecast finetune at its defaults)
-#   scores    out/score/adapted/<dataset>-early-<split>/
+#   adapters  out/adapters/<label>/<dataset>/      (fadecast finetune; LABEL below)
+#   scores    out/score/<label>/<dataset>-early-<split>/
 #   needs     out/eval/<model>-early-<split>/ for the shipped model ("default") and every
 #             baseline, val and test (scored here when missing)
 #
@@ -20,11 +20,12 @@ bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 label=${LABEL:-adapted}
 extra=(--no-self-feed ${ADAPT_ARGS:-})   # a later --self-feed overrides
 band=(--interval-scale 0.625 --disagreement-weight 16)   # the shipped band
+baselines=$("$bin" eval --list-models | awk '$2=="baseline"{print $1}')
 datasets=$(jq -r '.datasets | to_entries[] | select(.value.train | length > 0) | .key' splits/v1.json)
 
 # The reference runs: the shipped model and every baseline on the whole split.
 for split in val test; do
-  for model in default $("$bin" eval --list-models | awk '$2=="baseline"{print $1}'); do
+  for model in default $baselines; do
     out=out/eval/$model-early-$split
     [ -f "$out/metrics.json" ] || "$bin" eval --corpus "$corpus" --model "$model" --task early --split "$split" --out "$out" > /dev/null
   done
@@ -44,12 +45,12 @@ for ds in $datasets; do
   echo "adapted $ds" >&2
 done
 
-python3 - "$label" $datasets <<'PY'
-import json, sys
+BASELINES="$baselines" python3 - "$label" $datasets <<'PY'
+import json, os, sys
 label, datasets = sys.argv[1], sys.argv[2:]
+baselines = os.environ["BASELINES"].split()
 def per_dataset(path):
     return json.load(open(f"{path}/metrics.json"))["datasets"]
-baselines = ["persistence", "linear", "exp", "exp2", "power", "gp", "per_dataset"]
 for split in ["val", "test"]:
     shipped = per_dataset(f"out/eval/default-early-{split}")
     base = {b: per_dataset(f"out/eval/{b}-early-{split}") for b in baselines}

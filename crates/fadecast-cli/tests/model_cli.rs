@@ -92,6 +92,30 @@ fn train_resume_eval_forecast_and_finetune_end_to_end() {
         .unwrap();
     assert!(!out.status.success(), "every cell of the CSV trained the adapter, so none is left to score");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no cell has"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // --hold-out 1: trained on one cell, warned of it, and the other scored with and without the
+    // adapters exactly as `eval` scores it.
+    let held = tmp.path().join("held");
+    let out = run_ok(&["finetune", "--base", &s(&run), "--data", &s(&csv), "--out", &s(&held), "--epochs", "1", "--rank", "2", "--hold-out", "1", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("adapting on 1 cell"), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = json(&held.join("check.json"));
+    assert_eq!(summary["check"], check);
+    let (trained, kept) = (summary["cells"][0].as_str().unwrap(), check["cells"][0].as_str().unwrap());
+    assert_eq!(summary["cells"].as_array().unwrap().len(), 1);
+    assert_ne!(trained, kept);
+    let early = &check["tasks"][0];
+    assert_eq!((early["task"].as_str(), early["n_cells"].as_u64()), (Some("early"), Some(1)));
+    let eval_rmse = |extra: &[&str]| -> f64 {
+        let ev = tmp.path().join("eval-held");
+        run_ok(&[&["eval", "--data", &s(&csv), "--model", &s(&run), "--out", &s(&ev)], extra].concat());
+        json(&ev.join("metrics.json"))["macro"]["rmse"].as_f64().unwrap()
+    };
+    assert_eq!(early["adapted"]["rmse"].as_f64().unwrap(), eval_rmse(&["--adapter", &s(&held)]));
+    assert_eq!(early["base"]["rmse"].as_f64().unwrap(), eval_rmse(&["--exclude-cells", trained]));
+    let out = fadecast().args(["finetune", "--base", &s(&run), "--data", &s(&csv), "--out", &s(&held), "--hold-out", "2"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--hold-out 2: only 2 cells were given"), "{err}");
 }
 
 #[test]

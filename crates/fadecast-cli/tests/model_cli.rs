@@ -204,6 +204,29 @@ fn the_shipped_weights_forecast_with_no_setup() {
 }
 
 #[test]
+fn a_forecast_cut_short_of_the_horizon_says_so() {
+    // Five cycles are read on a grid of 1/16 cycle, so the rollout's limit comes within a few
+    // hundred cycles; 50 cycles ahead is well inside it.
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("new.csv");
+    std::fs::write(&csv, "cell_id,cycle,capacity_ah\nA,1,2.500\nA,2,2.499\nA,3,2.499\nA,4,2.498\nA,5,2.498\n").unwrap();
+    let forecast = |horizon: &str| -> (Value, String) {
+        let out = run_ok(&["forecast", "--input", csv.to_str().unwrap(), "--horizon", horizon, "--json"]);
+        (serde_json::from_slice(&out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (far, err) = forecast("5000");
+    let c = &far["cells"][0];
+    let end = c["trajectory"].as_array().unwrap().last().unwrap()["cycle"].as_f64().unwrap();
+    assert!(end < 5005.0, "{end}");
+    let warnings = c["warnings"].to_string();
+    assert!(warnings.contains(&format!("the forecast ends at cycle {end:.0}, before the 5000 cycles asked for (--horizon)")), "{warnings}");
+    assert!(err.contains("forecast less far than asked: A"), "{err}");
+    let (near, err) = forecast("50");
+    assert!(!near["cells"][0]["warnings"].to_string().contains("forecast ends"), "{}", near["cells"][0]["warnings"]);
+    assert!(!err.contains("less far"), "{err}");
+}
+
+#[test]
 fn forecast_errors_name_the_problem() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.csv");

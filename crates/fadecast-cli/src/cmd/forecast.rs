@@ -53,7 +53,10 @@ pub struct Args {
     eol_threshold: f64,
     #[command(flatten)]
     bands: super::model::BandArgs,
-    /// Forecast at least this many cycles past the origin (default: until end of life).
+    /// Forecast at least this many cycles past the origin (default: until end of life). The
+    /// rollout has a limit in grid points (forecast.json's max_rollout_patches), and a history of
+    /// a few cycles is read on a grid finer than a cycle, so its forecast may end sooner: a
+    /// warning then says where.
     #[arg(long, value_name = "CYCLES")]
     horizon: Option<f64>,
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
@@ -73,6 +76,8 @@ struct CellForecast {
     /// Reported cycles and, per quantile level, the SOH there.
     cycles: Vec<f64>,
     values: Vec<Vec<f64>>,
+    /// Why the rollout ended before what was asked of it, if it did ([`cut_short`]).
+    cut_short: Option<String>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -119,16 +124,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .collect();
         let forecasts = model.forecast_many(&requests);
         for (cell, f) in chunk.into_iter().zip(forecasts) {
+            let cut_short = cut_short(&f, a.horizon, model.config.max_rollout_patches * model.model().config.patch_len);
             let origin = f.origin;
             let end = f.grid.last().copied().unwrap_or(origin);
             let step = a.every.filter(|s| *s > 0.0).unwrap_or_else(|| nice_step((end - origin) / 50.0));
             let cycles: Vec<f64> = (1..).map(|k| origin + k as f64 * step).take_while(|c| *c <= end + 1e-9).collect();
             let values = f.read_at(&cycles);
-            results.push(CellForecast { cell, forecast: f, cycles, values });
+            results.push(CellForecast { cell, forecast: f, cycles, values, cut_short });
         }
         pb.inc(requests.len() as u64);
     }
     pb.finish_and_clear();
+    warn_of_cut_short(&results);
 
     if let Some(path) = &a.plot {
         let panels: Vec<ForecastPanel> = results.iter().map(panel).collect();
@@ -174,6 +181,35 @@ fn warn_of_short_histories(cells: &[Cell], patch_len: usize) {
     );
 }
 
+/// The rollout stops after `max_rollout_patches` patches (forecast.json), on the grid the history
+/// was read on. A history of a few cycles is read on a grid much finer than a cycle (its whole span
+/// makes the context), so the limit can come before the `--horizon` asked for, or before the median
+/// reaches end of life; said, not hidden. `max_points`: the limit in grid points.
+fn cut_short(f: &Forecast, horizon: Option<f64>, max_points: usize) -> Option<String> {
+    let end = *f.grid.last()?;
+    if f.grid.len() < max_points {
+        return None;
+    }
+    let short_of = match horizon {
+        Some(h) if end < f.origin + h - 1e-9 => format!("the {h} cycles asked for (--horizon)"),
+        _ if f.eol.point.is_none() => "the median reached end of life".to_string(),
+        _ => return None,
+    };
+    let spacing = (end - f.origin) / f.grid.len() as f64;
+    Some(format!(
+        "the forecast ends at cycle {end:.0}, before {short_of}: the rollout's limit is {max_points} grid points, and this history is read on a grid of {spacing:.3} cycles"
+    ))
+}
+
+/// Said once for all the cells whose forecast was cut short, naming a few.
+fn warn_of_cut_short(results: &[CellForecast]) {
+    let short: Vec<&CellForecast> = results.iter().filter(|r| r.cut_short.is_some()).collect();
+    let Some(first) = short.first() else { return };
+    let named = short.iter().take(5).map(|r| r.cell.meta.cell_id.as_str()).collect::<Vec<_>>().join(", ");
+    let more = if short.len() > 5 { format!(" and {} more", short.len() - 5) } else { String::new() };
+    tracing::warn!("{} cell(s) forecast less far than asked: {named}{more} (the first: {})", short.len(), first.cut_short.as_deref().unwrap_or_default());
+}
+
 /// 1, 2 or 5 times a power of ten, at least `raw`.
 fn nice_step(raw: f64) -> f64 {
     if !(raw > 0.0) {
@@ -207,8 +243,9 @@ fn num(v: f64) -> serde_json::Value {
 }
 
 /// What a reader of the JSON should know before trusting a cell's forecast (stderr says it too):
-/// too short a history, or a reference capacity that looks wrong.
-fn cell_warnings(cell: &Cell, patch_len: usize) -> Vec<String> {
+/// too short a history, a reference capacity that looks wrong, a forecast cut short.
+fn cell_warnings(r: &CellForecast, patch_len: usize) -> Vec<String> {
+    let cell = &r.cell;
     let mut out = Vec::new();
     let n = cell.cycles.len();
     if n < patch_len {
@@ -220,6 +257,7 @@ fn cell_warnings(cell: &Cell, patch_len: usize) -> Vec<String> {
             top.soh, top.cycle
         ));
     }
+    out.extend(r.cut_short.clone());
     out
 }
 
@@ -247,7 +285,7 @@ fn to_json(r: &CellForecast, model: &str, patch_len: usize) -> serde_json::Value
         "reference_capacity_ah": r.cell.meta.reference_capacity_ah,
         "model": model,
         "observations": r.cell.cycles.len(),
-        "warnings": cell_warnings(&r.cell, patch_len),
+        "warnings": cell_warnings(r, patch_len),
         "origin_cycle": f.origin,
         "last_soh": last.soh,
         "quantile_levels": f.quantile_levels,

@@ -106,7 +106,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (cells, held) = hold_out(cells, a.hold_out, a.seed)?;
     if cells.len() < FEW_CELLS {
         tracing::warn!(
-            "adapting on {} cell(s): adapters on two cells forecast a seen dataset worse than no adapters did (models/README.md, LoRA); use more cells, or --hold-out to check",
+            "adapting on {} cell(s): adapters on CALCE's two train cells forecast its other cells worse than no adapters did (models/README.md, LoRA); use more cells, or --hold-out to check",
             cells.len()
         );
     }

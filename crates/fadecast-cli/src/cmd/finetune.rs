@@ -216,14 +216,15 @@ struct Scores {
 
 impl Check {
     fn describe(&self) -> String {
-        let mut s = format!("held-back check on {} cells (not trained on), base → adapted:\n", self.cells.len());
+        let cells = |n: usize| if n == 1 { "1 cell".to_string() } else { format!("{n} cells") };
+        let mut s = format!("held-back check on {} (not trained on), base → adapted:\n", cells(self.cells.len()));
         for t in &self.tasks {
             match (&t.base, &t.adapted) {
                 (Some(b), Some(a)) => {
                     let cov = |x: &Scores| x.coverage_p10_p90.map_or("–".into(), |c| format!("{:.0} %", 100.0 * c));
                     s += &format!(
-                        "  {:<8} RMSE {:.3} → {:.3} SOH pp, p10–p90 coverage {} → {} ({} cells)\n",
-                        t.task, b.rmse, a.rmse, cov(b), cov(a), t.n_cells
+                        "  {:<8} RMSE {:.3} → {:.3} SOH pp, p10–p90 coverage {} → {} ({})\n",
+                        t.task, b.rmse, a.rmse, cov(b), cov(a), cells(t.n_cells)
                     );
                 }
                 _ => s += &format!("  {:<8} no held-back cell has a window for this task (too short)\n", t.task),

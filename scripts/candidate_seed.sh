@@ -6,7 +6,7 @@
 # that checkpoint and stopped there (the 40-epoch config, so its learning-rate schedule is the one
 # S-N branched from); its epoch log must then match the one the shipped member S-N kept
 # (models/default[-held-out]/seed-N/log.jsonl) loss for loss, or the script stops: LABEL-N must
-# continue the very checkpoint S-N did. Each finished member (weights, config, manifest, log; no
+# continue the very checkpoint S-N did (a seed with no shipped member has nothing to repeat). Each finished member (weights, config, manifest, log; no
 # checkpoints) is kept in KEEP_DIR/<LABEL|LABEL-zs>/seed-N. Resumable: kept members are skipped,
 # killed runs resume. PART `member` or `twin` does only that half: the two halves touch different
 # runs, so they may run side by side (at stop 29 two trainings side by side on the 2 cores
@@ -57,7 +57,8 @@ for suffix in "${suffixes[@]}"; do
   [ "$suffix" = -zs ] && { split_file=$split; shipped=models/default-held-out/seed-$seed; }
   r=runs/ab/R-$seed$suffix
   r_to_epoch_30 "$r" "$split_file"
-  same_first_30_epochs "$r/log.jsonl" "$shipped/log.jsonl"
+  # A seed no shipped member has (a new member) has no log to repeat.
+  [ ! -f "$shipped/log.jsonl" ] || same_first_30_epochs "$r/log.jsonl" "$shipped/log.jsonl"
   scripts/branch_run.sh "$r" 30 "$config" "$seed" "runs/ab/$label-$seed$suffix" "$split_file" "$corpus"
   scripts/keep_run.sh "runs/ab/$label-$seed$suffix" "$member"
 done

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use fadecast::data::Cell;
+use fadecast::eval::split::fnv1a64;
 use fadecast::import::cyclers::Format;
 use fadecast_model::forecast::EnsembleInfo;
 use fadecast_model::lora::{finetune_any, read_info, LoraConfig};
@@ -160,8 +161,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 /// Fewer training cells than this get a warning.
 const FEW_CELLS: usize = 3;
 
-/// Splits off `n` cells to hold back, chosen by a hash of each cell's key and the seed: the same
-/// cells for the same files and seed, whatever order the files were read in.
+/// Splits off `n` cells to hold back, ranked by FNV-1a of the seed and each cell's key (as the
+/// split file ranks cells): the same cells for the same files and seed, whatever order the files
+/// were read in.
 fn hold_out(cells: Vec<Cell>, n: usize, seed: u64) -> anyhow::Result<(Vec<Cell>, Vec<Cell>)> {
     if n == 0 {
         return Ok((cells, Vec::new()));
@@ -169,23 +171,10 @@ fn hold_out(cells: Vec<Cell>, n: usize, seed: u64) -> anyhow::Result<(Vec<Cell>,
     if n >= cells.len() {
         bail!("--hold-out {n}: only {} cells were given, and at least one must be left to train on", cells.len());
     }
-    let mut ranked: Vec<(u64, Cell)> = cells.into_iter().map(|c| (key_hash(&c.key(), seed), c)).collect();
+    let mut ranked: Vec<(u64, Cell)> = cells.into_iter().map(|c| (fnv1a64(format!("{seed}/{}", c.key()).as_bytes()), c)).collect();
     ranked.sort_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.key().cmp(&y.1.key())));
     let train = ranked.split_off(n).into_iter().map(|(_, c)| c).collect();
     Ok((train, ranked.into_iter().map(|(_, c)| c).collect()))
-}
-
-/// FNV-1a of the key, mixed with the seed (splitmix64's finaliser).
-fn key_hash(key: &str, seed: u64) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for b in key.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
 }
 
 /// `check.json`: the base model and the adapted one scored on the held-back cells.

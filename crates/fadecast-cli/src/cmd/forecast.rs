@@ -106,6 +106,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // Forecast in batches (so the progress bar moves), each batched across cells by the model.
     let pb = super::util::progress(cells.len() as u64, "forecasting");
     let mut results: Vec<CellForecast> = Vec::with_capacity(cells.len());
+    // The rollout's limit, in grid points (a forecast that reaches it may be cut short).
+    let max_points = model.config.max_rollout_patches * model.model().config.patch_len;
     let mut rest = cells.into_iter().peekable();
     while rest.peek().is_some() {
         let chunk: Vec<Cell> = rest.by_ref().take(PROGRESS_CHUNK).collect();
@@ -124,7 +126,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .collect();
         let forecasts = model.forecast_many(&requests);
         for (cell, f) in chunk.into_iter().zip(forecasts) {
-            let cut_short = cut_short(&f, a.horizon, model.config.max_rollout_patches * model.model().config.patch_len);
+            let cut_short = cut_short(&f, a.horizon, max_points);
             let origin = f.origin;
             let end = f.grid.last().copied().unwrap_or(origin);
             let step = a.every.filter(|s| *s > 0.0).unwrap_or_else(|| nice_step((end - origin) / 50.0));
@@ -171,14 +173,19 @@ fn warn_of_short_histories(cells: &[Cell], patch_len: usize) {
     if short.is_empty() {
         return;
     }
-    let named = short.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-    let more = if short.len() > 5 { format!(" and {} more", short.len() - 5) } else { String::new() };
     tracing::warn!(
-        "{} cell{} observed fewer than {patch_len} times (one patch), so {} forecast rests mostly on what the model learned from other cells: {named}{more}",
+        "{} cell{} observed fewer than {patch_len} times (one patch), so {} forecast rests mostly on what the model learned from other cells: {}",
         short.len(),
         if short.len() == 1 { " is" } else { "s are" },
-        if short.len() == 1 { "its" } else { "their" }
+        if short.len() == 1 { "its" } else { "their" },
+        a_few(&short)
     );
+}
+
+/// The first five of `names`, then how many more: a fleet's warning names a few, not all.
+fn a_few(names: &[String]) -> String {
+    let named = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 { format!("{named} and {} more", names.len() - 5) } else { named }
 }
 
 /// The rollout stops after `max_rollout_patches` patches (forecast.json), on the grid the history
@@ -205,9 +212,8 @@ fn cut_short(f: &Forecast, horizon: Option<f64>, max_points: usize) -> Option<St
 fn warn_of_cut_short(results: &[CellForecast]) {
     let short: Vec<&CellForecast> = results.iter().filter(|r| r.cut_short.is_some()).collect();
     let Some(first) = short.first() else { return };
-    let named = short.iter().take(5).map(|r| r.cell.meta.cell_id.as_str()).collect::<Vec<_>>().join(", ");
-    let more = if short.len() > 5 { format!(" and {} more", short.len() - 5) } else { String::new() };
-    tracing::warn!("{} cell(s) forecast less far than asked: {named}{more} (the first: {})", short.len(), first.cut_short.as_deref().unwrap_or_default());
+    let names: Vec<String> = short.iter().map(|r| r.cell.meta.cell_id.clone()).collect();
+    tracing::warn!("{} cell(s) forecast less far than asked: {} (the first: {})", short.len(), a_few(&names), first.cut_short.as_deref().unwrap_or_default());
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.

@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import statistics
+from pathlib import Path
 
 
 def kept_section(heading, page="docs/performance.md"):
@@ -63,9 +64,11 @@ def main():
           "implements. The ensemble rolls every cell out with each member in lockstep, to the length the "
           f"longest member needs: on the first {a.unbatched_cells:,} cells, batched, it forecasts "
           f"**{fe:,.0f} cells/s** against its first member's {fm:,.0f} ({fm / fe:.1f}× one member's time).\n")
+    # The limit the measured rollouts ran under: the shipped model's own (bench/run.sh copies it).
+    max_patches = json.loads(Path("models/default/forecast.json").read_text())["max_rollout_patches"]
     p(f"Cells: every corpus cell's first 20 % of span, repeated to {a.cells:,} cells; each is rolled out "
       "until every quantile path crosses SOH 0.8 (or the median has and the rollout is three times its "
-      "remaining life, or 256 patches). Both sides run the same algorithm (`Forecaster::forecast_many`; "
+      f"remaining life, or {max_patches} patches). Both sides run the same algorithm (`Forecaster::forecast_many`; "
       "`bench/torch_forecast.py`): no autodiff, a KV cache, cells with equal context length batched "
       "64 at a time. Unbatched: one cell per forward pass, on the first "
       f"{a.unbatched_cells:,} cells.\n")

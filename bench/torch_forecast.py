@@ -35,7 +35,7 @@ import torch
 from torch_model import load_model
 
 FORECAST_DEFAULTS = {
-    "eol_threshold": 0.8, "max_rollout_patches": 256, "feedback": "own_quantile",
+    "eol_threshold": 0.8, "max_rollout_patches": 1024, "feedback": "own_quantile",
     "checkup_subdivide": 4, "strides": [1, 2, 4, 8], "min_context_patches": 2, "reanchor_patches": 8,
     "refine_short_context": False, "whole_history_patches": 0, "interval_scale": 1.0,
 }

@@ -39,6 +39,22 @@ for task in early rolling eol; do
   done
 done
 
+# 1b. From the first N cycles of every cell (`--task first`): the early task's origin moves with
+# each cell's life; this one is where a user forecasting a new cell stands.
+first_cycles=(20 100)
+first_runs=()
+for n in "${first_cycles[@]}"; do
+  for split in test unseen; do
+    out="out/eval/universal-first$n-$split"
+    FRESH=1 eval_run default first "$split" "$out" --context-cycles "$n"
+    first_runs+=("$out/metrics.json")
+    for model in $("$bin" eval --list-models | awk '$2=="baseline"{print $1}'); do
+      eval_run "$model" first "$split" "out/eval/$model-first$n-$split" --context-cycles "$n"
+      first_runs+=("out/eval/$model-first$n-$split/metrics.json")
+    done
+  done
+done
+
 # 2. Ablations: (a) the full recipe, (b) without the contrastive term, (c) one dataset alone — one
 # run each, same config (configs/train-default.json) and seed. The shipped ensemble's members are
 # that recipe trained twice as long, the last quarter self-fed with synthetic fade curves mixed in
@@ -102,6 +118,19 @@ done
   echo "# 1. The universal model against every baseline"
   echo
   "$bin" eval --compare "${main_runs[@]}" | tail -n +2
+  echo
+  ns=$(printf '%s, ' "${first_cycles[@]}")
+  echo "# 1b. Forecasting from the first N cycles (N = ${ns%, })"
+  echo
+  echo "Task \`first<N>\` (\`fadecast eval --task first --context-cycles N\`): every cell's observations"
+  echo "before its first cycle + N are the context (at least 3; cells with fewer are left out), every later"
+  echo "one is scored: the same number of cycles into every test, as a user forecasting a new cell has it,"
+  echo "where the \`early\` task's origin moves with each cell's life. Check-up datasets with fewer than"
+  echo "three check-ups in that span are left out, so fewer datasets are scored than above. Where a"
+  echo "forecast ends before the cell's last observation (the universal model's rollout has a limit in"
+  echo "grid points, forecast.json's \`max_rollout_patches\`), the evaluator scores the rest as SOH 0."
+  echo
+  "$bin" eval --compare "${first_runs[@]}" | tail -n +2
   echo
   echo "# 2. Ablations (early task)"
   echo

@@ -81,6 +81,13 @@ fn eval_on_user_data_scores_every_cell_as_unseen_test() {
     assert_eq!(m["split"], "data");
     assert_eq!(m["cells"].as_array().unwrap().len(), 2);
     assert!(m["split_version"].is_null());
+
+    // The first 30 cycles as every cell's context: cycles 1..30, then 90 targets each.
+    let first = tmp.path().join("first");
+    run_ok(&["eval", "--data", csv.to_str().unwrap(), "--model", "persistence", "--task", "first", "--context-cycles", "30", "--out", first.to_str().unwrap()]);
+    let m: Value = serde_json::from_str(&std::fs::read_to_string(first.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["task"], "first30");
+    assert!(m["cells"].as_array().unwrap().iter().all(|c| c["n_points"] == 90), "{}", m["cells"]);
 }
 
 #[test]
@@ -113,6 +120,8 @@ fn clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model `nope`"));
     let out = fadecast().args(["eval", "--model", "per_dataset", "--data", "whatever.csv", "--out"]).arg(tmp.path().join("x")).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --corpus"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = fadecast().args(["eval", "--model", "gp", "--task", "early", "--context-cycles", "20", "--data", "x.csv", "--out"]).arg(tmp.path().join("x")).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--context-cycles goes with --task first"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -59,7 +59,10 @@ pub enum Feedback {
 pub struct ForecastConfig {
     /// End of life: SOH at or below this.
     pub eol_threshold: f64,
-    /// Longest rollout, in patches (also capped by the model's rotary table).
+    /// Longest rollout, in patches: a guard on time, reached only by cells that never cross end
+    /// of life or by histories of a few cycles, which the whole-history grid reads finer than a
+    /// cycle. 1024 lets a 20-cycle history reach about 4,900 cycles (256 stopped at 1,200, and
+    /// the evaluator scores what lies beyond a forecast as SOH 0: `fadecast eval --task first`).
     pub max_rollout_patches: usize,
     pub feedback: Feedback,
     /// Must match the training windows' rule, so check-up grids look as they did in training.
@@ -108,7 +111,7 @@ impl Default for ForecastConfig {
     fn default() -> Self {
         Self {
             eol_threshold: 0.8,
-            max_rollout_patches: 256,
+            max_rollout_patches: 1024,
             feedback: Feedback::OwnQuantile,
             checkup_subdivide: WindowConfig::default().checkup_subdivide,
             strides: WindowConfig::default().strides,

@@ -2,7 +2,7 @@
 
 mod eval_common;
 
-use eval_common::cell;
+use eval_common::{cell, checkup};
 use fadecast::eval::baselines::persistence::Persistence;
 use fadecast::eval::metrics::{dataset_metrics, eol_prediction, horizon_bin, macro_metrics, pinball, CellMetrics, PointSums};
 use fadecast::eval::split::Split;
@@ -127,4 +127,24 @@ fn persistence_on_a_straight_line_by_hand() {
     let r = evaluate(&Persistence, &sel, Task::Rolling).unwrap().report;
     assert_eq!(r.cells[0].n_windows, 3);
     assert_eq!(r.cells[0].n_points, 50 + 40 + 20);
+}
+
+#[test]
+fn first_task_takes_the_same_cycles_of_every_cell_as_context() {
+    // SOH = 1 − 0.001·c at c = 1..100; first 20 cycles: the context is cycles 1..20 (before
+    // 1 + 20), persistence holds 0.98, and the errors at c = 21..100 are 0.001·k, k = 1..80.
+    // A check-up cell with two check-ups in its first 20 cycles has too short a context.
+    let cells = vec![cell("D", "a", 100, |c| 1.0 - 0.001 * c), checkup("D", "b", &[0.0, 10.0, 40.0, 80.0], |c| 1.0 - 0.001 * c)];
+    let splits = vec![Split::Test; 2];
+    let sel = Selected { cells: &cells, splits: &splits, selection: Selection::Test, split_name: "test".into(), split_version: Some(1), seen: &|_| true };
+    let r = evaluate(&Persistence, &sel, Task::First(20)).unwrap().report;
+    assert_eq!(r.task, "first20");
+    assert_eq!(r.cells.len(), 1);
+    assert_eq!((r.cells[0].n_windows, r.cells[0].n_points), (1, 80));
+    close(r.cells[0].mae, 0.1 * 40.5);
+    assert_eq!(r.cells_without_window.get("D"), Some(&1));
+    // Another N moves the origin for every cell alike: three check-ups lie before cycle 50.
+    let r = evaluate(&Persistence, &sel, Task::First(50)).unwrap().report;
+    assert_eq!(r.cells.iter().map(|c| c.n_points).collect::<Vec<_>>(), [50, 1]);
+    assert!(r.cells_without_window.is_empty());
 }

@@ -17,6 +17,7 @@ use super::model::DEFAULT_MODEL;
 #[command(after_help = "Examples:
   fadecast eval --corpus out/corpus --task early --split test --out out/eval/universal-early-test
   fadecast eval --corpus out/corpus --model gp --task early --split test --out out/eval/gp-early-test
+  fadecast eval --corpus out/corpus --task first --context-cycles 20 --split test --out out/eval/universal-first20-test
   fadecast eval --corpus out/corpus --model linear --data my_cells.csv --out out/eval/mine
   fadecast eval --compare out/eval/a/metrics.json out/eval/b/metrics.json
   fadecast eval --list-models --json
@@ -50,8 +51,16 @@ pub struct Args {
     /// Leave these cells out of the score: DATASET/CELL_ID, comma-separated, or @FILE (one per line).
     #[arg(long, value_name = "KEYS")]
     exclude_cells: Option<String>,
-    #[arg(long, default_value = "early", value_parser = ["early", "rolling", "eol"])]
+    /// early: the first 20 % of each cell's observed span as context; rolling: origins at 40, 60
+    /// and 80 %; eol: the end-of-life cycle from the first 100 cycles; first: the trajectory from
+    /// the first --context-cycles cycles (how good a forecast is that early in a test). Every later
+    /// observation is scored (see `fadecast::eval::tasks`).
+    #[arg(long, default_value = "early", value_parser = ["early", "rolling", "eol", "first"])]
     task: String,
+    /// With --task first: the context is the observations before the cell's first cycle + this
+    /// many (at least 3 observations; shorter cells are left out and counted).
+    #[arg(long, value_name = "CYCLES", value_parser = clap::value_parser!(u32).range(1..))]
+    context_cycles: Option<u32>,
     /// Cells to score: test (seen datasets), unseen (held-out datasets), all (both), or val (the
     /// seen datasets' validation cells: for choosing settings, never for reporting).
     #[arg(long, default_value = "test", value_parser = ["test", "unseen", "all", "val"])]
@@ -151,7 +160,11 @@ fn write_split(corpus: Option<&Path>, path: &Path) -> anyhow::Result<()> {
 fn score(a: Args) -> anyhow::Result<()> {
     let model = a.model.as_str();
     let out = a.out.as_deref().context("--out is required: the folder for metrics.json, report.md and plots")?;
-    let task = Task::parse(&a.task).expect("clap checked the task");
+    let task = match (Task::parse(&a.task).expect("clap checked the task"), a.context_cycles) {
+        (Task::First(_), Some(n)) => Task::First(n),
+        (t, None) => t,
+        (_, Some(_)) => bail!("--context-cycles goes with --task first (the {} task has its own origin)", a.task),
+    };
     let universal = super::model::is_model(model);
     if !baselines::is_baseline(model) && !universal {
         if Path::new(model).exists() {
@@ -237,7 +250,7 @@ fn score(a: Args) -> anyhow::Result<()> {
         scored.report.perturbation = Some(probe);
     }
     if scored.report.n_windows == 0 {
-        bail!("no cell has a `{}` window in the selection (too short, or none reaches EOL)", a.task);
+        bail!("no cell has a `{}` window in the selection (too short, or none reaches EOL)", task.label());
     }
     report::write(out, &scored).map_err(anyhow::Error::msg)?;
     let r = &scored.report;

@@ -187,8 +187,12 @@ fn pick_macro(m: &MacroMetrics, metric: &str) -> Option<f64> {
 /// datasets as rows, runs as columns, the best value per row in bold (lowest error, highest
 /// acc15, coverage closest to 80 %, bias closest to 0).
 pub fn compare_markdown(reports: &[MetricsReport]) -> String {
-    let mut groups: BTreeMap<(usize, String), Vec<&MetricsReport>> = BTreeMap::new();
-    let order = |t: &str| ["early", "rolling", "eol"].iter().position(|x| *x == t).unwrap_or(3);
+    let mut groups: BTreeMap<((usize, u32), String), Vec<&MetricsReport>> = BTreeMap::new();
+    // The tasks in their docs' order, `first<N>` last and by N (`first20` before `first100`).
+    let order = |t: &str| match t.strip_prefix("first").and_then(|n| n.parse::<u32>().ok()) {
+        Some(n) => (3, n),
+        None => (["early", "rolling", "eol"].iter().position(|x| *x == t).unwrap_or(4), 0),
+    };
     for r in reports {
         groups.entry((order(&r.task), format!("{}\u{0}{}", r.task, r.split))).or_default().push(r);
     }

@@ -204,7 +204,7 @@ pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored
         model: f.name().to_string(),
         model_settings: f.settings(),
         probabilistic: prob,
-        task: task.name().to_string(),
+        task: task.label(),
         split: sel.split_name.clone(),
         split_version: sel.split_version,
         units: Units { mae: unit.into(), rmse: unit.into(), mape: "%".into() },

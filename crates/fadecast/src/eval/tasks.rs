@@ -11,6 +11,10 @@
 //!   context. The forecaster is queried on a fixed grid of [`EOL_GRID_POINTS`] cycles spaced
 //!   [`EOL_GRID_STEP`] apart after the origin, the same for every cell, so the horizon never
 //!   depends on the truth; a forecast that never crosses is censored at the grid's end.
+//! - `first` (N cycles, [`FIRST_DEFAULT_CYCLES`] unless chosen): the context is the observations
+//!   before cycle `first + N` (at least [`EOL_MIN_CONTEXT`], as for `eol`); every later observation
+//!   is a target. The early task's origin moves with each cell's life; this one is the same number
+//!   of cycles into every cell's test, as a user forecasting a new cell has it.
 //!
 //! A window whose context would hold every observation (no target) is skipped.
 
@@ -28,6 +32,7 @@ pub const EOL_CONTEXT_CYCLES: f64 = 100.0;
 pub const EOL_MIN_CONTEXT: usize = 3;
 pub const EOL_GRID_STEP: f64 = 10.0;
 pub const EOL_GRID_POINTS: usize = 1000;
+pub const FIRST_DEFAULT_CYCLES: u32 = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -35,17 +40,29 @@ pub enum Task {
     Early,
     Rolling,
     Eol,
+    /// The first N cycles as context.
+    First(u32),
 }
 
 impl Task {
-    pub const ALL: [Task; 3] = [Task::Early, Task::Rolling, Task::Eol];
+    pub const ALL: [Task; 4] = [Task::Early, Task::Rolling, Task::Eol, Task::First(FIRST_DEFAULT_CYCLES)];
     pub fn name(self) -> &'static str {
         match self {
             Task::Early => "early",
             Task::Rolling => "rolling",
             Task::Eol => "eol",
+            Task::First(_) => "first",
         }
     }
+    /// The name reports carry: `first` with its cycles (`first100`), so runs with different N
+    /// never share a table.
+    pub fn label(self) -> String {
+        match self {
+            Task::First(n) => format!("first{n}"),
+            t => t.name().to_string(),
+        }
+    }
+    /// `first` takes [`FIRST_DEFAULT_CYCLES`]; see [`Task::First`] for another N.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == s)
     }
@@ -75,7 +92,7 @@ impl Target {
 pub struct Window {
     /// Index of the cell in the slice the windows were made from.
     pub cell: usize,
-    /// The origin as a fraction of the cell's span (rolling/early), `None` for eol.
+    /// The origin as a fraction of the cell's span (rolling/early), `None` for eol and first.
     pub fraction: Option<f64>,
     pub context: Context,
     pub target: Target,
@@ -127,12 +144,19 @@ pub fn crossing(cycles: &[f64], soh: &[f64], threshold: f64) -> Option<f64> {
     Some(c0 + (s0 - threshold) / (s0 - s1) * (c1 - c0))
 }
 
+/// How many observations lie before cycle `first + cycles`, if at least [`EOL_MIN_CONTEXT`].
+fn observations_before(cell: &Cell, cycles: f64) -> Option<usize> {
+    let c = &cell.cycles;
+    let first = c.first()?.cycle;
+    let n = c.iter().take_while(|y| y.cycle < first + cycles).count();
+    (n >= EOL_MIN_CONTEXT).then_some(n)
+}
+
 /// The eol window of a cell, if it reaches the threshold after a usable context.
 pub fn eol_window(cells_index: usize, cell: &Cell) -> Option<Window> {
     let c = &cell.cycles;
-    let first = c.first()?.cycle;
-    let n = c.iter().take_while(|y| y.cycle < first + EOL_CONTEXT_CYCLES).count();
-    if n < EOL_MIN_CONTEXT || n >= c.len() {
+    let n = observations_before(cell, EOL_CONTEXT_CYCLES)?;
+    if n >= c.len() {
         return None;
     }
     let eol = crossing(&cell.cycle_axis(), &cell.soh(), EOL_THRESHOLD)?;
@@ -166,6 +190,10 @@ pub fn windows_for(i: usize, cell: &Cell, task: Task) -> Vec<Window> {
                 .collect()
         }
         Task::Eol => eol_window(i, cell).into_iter().collect(),
+        Task::First(cycles) => observations_before(cell, f64::from(cycles))
+            .and_then(|n| trajectory_window(i, cell, n, None))
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -394,3 +394,26 @@ fn a_trend_weight_is_recorded_by_eval_and_a_bad_one_is_refused() {
     let shipped = json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/default/forecast.json"));
     assert_eq!(f["forecast_config"]["interval_scale"], shipped["interval_scale"]);
 }
+
+#[test]
+fn the_forecast_table_keeps_its_columns_aligned_for_long_cell_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("cells.csv");
+    let long = "CALCE_CX2-33_prism_LCO_25C_0-100_0.5-0.5C_d_cycle_data";
+    let mut text = String::from("cell_id,cycle,capacity_ah\n");
+    for c in 1..=60 {
+        text += &format!("A,{c},{:.5}\n{long},{c},{:.5}\n", 2.5 - 0.001 * c as f64, 2.5 - 0.002 * c as f64);
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = String::from_utf8(run_ok(&["forecast", "--input", csv.to_str().unwrap()]).stdout).unwrap();
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("cell ") || l.starts_with("user/")).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    // The "obs" column is right-aligned: every row's count ends where the header's "obs" does.
+    let header_end = lines[0].find("obs").unwrap() + 3;
+    for l in &lines[1..] {
+        let key = l.split_whitespace().next().unwrap();
+        let obs = l.split_whitespace().nth(1).unwrap();
+        let at = l.find(&format!(" {obs} ")).unwrap() + 1 + obs.len();
+        assert_eq!(at, header_end, "{key}: {out}");
+    }
+}

@@ -309,12 +309,14 @@ fn print_table(results: &[CellForecast], threshold: f64) {
         None => format!(">{:.0}", end(r) - minus),
     };
     println!("EOL = first cycle with SOH ≤ {threshold}; interval where the p10–p90 band crosses; RUL = EOL − last observed cycle.\n");
-    println!("{:<36} {:>6} {:>8} {:>7} {:>10} {:>21} {:>10} {:>21}", "cell", "obs", "last", "SOH", "EOL", "EOL p10–p90", "RUL", "RUL p10–p90");
+    // The cell column as wide as the longest key, so long file-derived names keep the columns aligned.
+    let w = results.iter().map(|r| r.cell.key().chars().count()).max().unwrap_or(0).max(36);
+    println!("{:<w$} {:>6} {:>8} {:>7} {:>10} {:>21} {:>10} {:>21}", "cell", "obs", "last", "SOH", "EOL", "EOL p10–p90", "RUL", "RUL p10–p90");
     for r in results {
         let f = &r.forecast;
         let o = f.origin;
         println!(
-            "{:<36} {:>6} {:>8.0} {:>7.3} {:>10} {:>21} {:>10} {:>21}",
+            "{:<w$} {:>6} {:>8.0} {:>7.3} {:>10} {:>21} {:>10} {:>21}",
             r.cell.key(),
             r.cell.cycles.len(),
             o,

@@ -37,7 +37,8 @@ from torch_model import load_model
 FORECAST_DEFAULTS = {
     "eol_threshold": 0.8, "max_rollout_patches": 1024, "feedback": "own_quantile",
     "checkup_subdivide": 4, "strides": [1, 2, 4, 8], "min_context_patches": 2, "reanchor_patches": 8,
-    "refine_short_context": False, "whole_history_patches": 0, "interval_scale": 1.0,
+    "refine_short_context": False, "whole_history_patches": 0, "whole_history_min_span": 0.0,
+    "interval_scale": 1.0,
 }
 
 # ───────────────────────────── host-side helpers (windows.rs, forecast.rs) ─────────────────────────────
@@ -110,7 +111,7 @@ def prepare(cycles, soh, observation, fc, mc):
     if fc["refine_short_context"] and points(spacing) < need and origin > cycles[0]:
         spacing = (origin - cycles[0]) / (need - 1)  # a few check-ups, resampled to fill the context
     whole = min(fc["whole_history_patches"], mc["max_context_patches"])
-    if whole > 0 and origin > cycles[0]:
+    if whole > 0 and origin > cycles[0] and origin - cycles[0] >= fc["whole_history_min_span"]:
         spacing = (origin - cycles[0]) / (whole * p - 1)  # the whole history on `whole` patches
     n = min(max(points(spacing) // p, 1), mc["max_context_patches"])
     back = np.arange(n * p - 1, -1, -1, dtype=np.float64)

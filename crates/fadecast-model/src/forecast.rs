@@ -84,6 +84,13 @@ pub struct ForecastConfig {
     /// windows with [`WindowConfig::whole_history_prob`]. Overrides `strides` and
     /// `refine_short_context` (a one-observation history keeps the base grid).
     pub whole_history_patches: usize,
+    /// A history spanning fewer cycles than this (first observation to origin) is read on the
+    /// grid `strides` and `refine_short_context` choose, not the whole-history one. Spread over
+    /// `whole_history_patches` patches, a history of ten cycles rolls out in steps of a fraction
+    /// of a cycle for hundreds of patches, where the whole-history training windows began at 3 %
+    /// of a cell's span and looked a few spans ahead; on its own grid a step is a cycle, as in
+    /// the training windows at stride 1. 0: every history on the whole-history grid.
+    pub whole_history_min_span: f64,
     /// The forecast quantiles' distance from the median is multiplied by this (1 = the model's
     /// own quantiles): a post-hoc calibration of the p10–p90 band, chosen on the val split, that
     /// leaves the median and the rollout alone. The end-of-life interval is where the scaled band
@@ -119,6 +126,7 @@ impl Default for ForecastConfig {
             reanchor_patches: 8,
             refine_short_context: false,
             whole_history_patches: 0,
+            whole_history_min_span: 0.0,
             interval_scale: 1.0,
             disagreement_weight: 1.0,
             trend_weight: 0.0,
@@ -145,6 +153,9 @@ impl ForecastConfig {
 
     /// The settings no rollout can use, as a message naming the field.
     pub fn validate(&self) -> Result<(), String> {
+        if !(self.whole_history_min_span.is_finite() && self.whole_history_min_span >= 0.0) {
+            return Err(format!("whole_history_min_span must be a number of cycles at least 0, got {}", self.whole_history_min_span));
+        }
         if !(self.interval_scale.is_finite() && self.interval_scale > 0.0) {
             return Err(format!("interval_scale must be a positive number, got {}", self.interval_scale));
         }
@@ -519,7 +530,7 @@ impl Rollout {
             spacing = (origin - cycles[0]) / (need - 1) as f64;
         }
         let whole = f.config.whole_history_patches.min(mc.max_context_patches);
-        if whole > 0 && origin > cycles[0] {
+        if whole > 0 && origin > cycles[0] && origin - cycles[0] >= f.config.whole_history_min_span {
             spacing = (origin - cycles[0]) / (whole * p - 1) as f64;
         }
         let n_patches = (points(spacing) / p).clamp(1, mc.max_context_patches);

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Applies the rule of docs/preregistered.md's experiment 10: the shipped ensemble (models/default)
+# and its held-out twins (models/default-held-out) reading histories that span fewer than M cycles
+# on their own grid instead of the whole-history one (`whole_history_min_span` M; M = 0 is the
+# shipped model). For each M: scripts/score_recipe.sh (label prereg10-R<M>) and the `first` task
+# from the first 10, 20 and 30 cycles on val, on the five held-out datasets (twins) and, reported
+# only, on test and unseen, with the shipped band. Picks M by the rule and prints its three
+# conditions. Everything lands in out/prereg10/.
+#
+# Usage: scripts/short_history_verdict.sh [CORPUS_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${1:-out/corpus}
+bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
+out=out/prereg10
+spans=(0 16 32 64)
+firsts=(10 20 30)
+split=runs/ab/zs-split.json
+mkdir -p "$out"
+held=($(scripts/held_out_split.sh "$split"))
+held_args=()
+for d in "${held[@]}"; do held_args+=(--dataset "$d"); done
+members() { python3 -c 'import json, sys; print(" ".join(f"{sys.argv[1]}/{m}" for m in json.load(open(f"{sys.argv[1]}/ensemble.json"))["members"]))' "$1"; }
+for m in "${spans[@]}"; do
+  python3 - "$m" "$out/forecast-$m.json" <<'PY'
+import json, sys
+config = json.load(open("models/default/forecast.json"))
+config["whole_history_min_span"] = float(sys.argv[1])
+json.dump(config, open(sys.argv[2], "w"), indent=2)
+PY
+  scripts/make_ensemble.sh "$out/R$m" "$out/forecast-$m.json" $(members models/default)
+  scripts/make_ensemble.sh "$out/R$m-zs" "$out/forecast-$m.json" $(members models/default-held-out)
+  HELD_OUT_MODEL="$out/R$m-zs" HELD_OUT_SPLIT=$split scripts/score_recipe.sh "$out/R$m" "prereg10-R$m" "$corpus" > "$out/R$m.score.json"
+  # The first task, with the band of the forecast.json (the shipped one).
+  first() { # name eval-args...
+    local name=$1; shift
+    "$bin" eval --corpus "$corpus" --task first --out "$out/$name" "$@" > "$out/$name.log" 2>&1 || { cat "$out/$name.log" >&2; exit 1; }
+  }
+  for n in "${firsts[@]}"; do
+    for s in val test unseen; do
+      first "R$m-first$n-$s" --model "$out/R$m" --context-cycles "$n" --split "$s"
+    done
+    first "R$m-first$n-held" --model "$out/R$m-zs" --context-cycles "$n" --split unseen --split-file "$split" "${held_args[@]}"
+  done
+  python3 - "$out" "$m" "${firsts[@]}" <<'PY'
+import json, sys
+out, m, firsts = sys.argv[1], sys.argv[2], sys.argv[3:]
+macro = lambda n, s: json.load(open(f"{out}/R{m}-first{n}-{s}/metrics.json"))["macro"]
+score = json.load(open(f"{out}/R{m}.score.json"))
+for s in ("val", "held", "test", "unseen"):
+    score[f"first_{s}"] = round(sum(macro(n, s)["rmse"] for n in firsts) / len(firsts), 3)
+    score[f"first_{s}_by_n"] = [round(macro(n, s)["rmse"], 3) for n in firsts]
+score["first_coverage"] = round(100 * sum(macro(n, s)["coverage_p10_p90"] for n in firsts for s in ("val", "held")) / (2 * len(firsts)), 1)
+json.dump(score, open(f"{out}/R{m}.score.json", "w"))
+print(json.dumps(score))
+PY
+done
+python3 - "$out" "${spans[@]}" <<'PY'
+import json, sys
+out, spans = sys.argv[1], sys.argv[2:]
+s = {m: json.load(open(f"{out}/R{m}.score.json")) for m in spans}
+f = s["0"]
+first = {m: s[m]["first_val"] / f["first_val"] + s[m]["first_held"] / f["first_held"] for m in spans if m != "0"}
+for m in first:
+    print(f"  M {m}: first_val(R)/first_val(F) + first_held(R)/first_held(F) = {first[m]:.4f}")
+best = min(first, key=first.get)
+r = s[best]
+c2 = r["val_score"] / f["val_score"] + r["early_held"] / f["early_held"]
+checks = [(f"first_val(R{best})/first_val(F) + first_held(R{best})/first_held(F) < 1.9", first[best], first[best] < 1.9),
+          (f"val(R{best})/val(F) + held(R{best})/held(F) <= 2", c2, c2 <= 2.0),
+          (f"first-task coverage of R{best}, shipped band, val and held-out five, within 70-90 %", r["first_coverage"], 70 <= r["first_coverage"] <= 90)]
+print(f"chosen span: {best} cycles")
+for name, value, ok in checks:
+    print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
+print("verdict: " + (f"R{best} (whole_history_min_span {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
+PY

@@ -4,7 +4,8 @@
 //!    nothing after it is ever interpolated; the last `max_context_patches` whole patches are kept
 //!    (a history shorter than one patch is padded at the front with its first value). With
 //!    `whole_history_patches` the grid is instead the whole history spread over exactly that many
-//!    patches, so the rollout steps in fractions of the history's own span.
+//!    patches, so the rollout steps in fractions of the history's own span — for a history that
+//!    spans at least `whole_history_min_span` cycles.
 //! 2. The context is normalised on itself and encoded once; then the model rolls out with its KV
 //!    cache, M patches per forward pass (`ModelConfig::output_patches`). Each quantile level
 //!    follows its own path: path q feeds back its own q-quantile patches

@@ -563,6 +563,25 @@ fn a_whole_history_forecast_spreads_any_history_over_the_same_patches() {
 }
 
 #[test]
+fn a_history_spanning_less_than_the_minimum_is_read_on_its_own_grid() {
+    let _serial = common::seeded();
+    let cell = common::synthetic_cell(0, 30.0, 300);
+    let p = common::tiny_model().patch_len;
+    let cfg = ForecastConfig { whole_history_patches: 3, refine_short_context: true, whole_history_min_span: 32.0, ..ForecastConfig::default() };
+    let forecaster = Forecaster::new(tiny(15), cfg);
+    for n in [10, 60] {
+        let f = forecaster.forecast_cell(&cell, n, &[400.0]);
+        let span = cell.cycles[n - 1].cycle - cell.cycles[0].cycle;
+        // Under 32 cycles: the cell's own grid, a cycle a step (10 observations fill the two
+        // patches of 4 the tiny model needs); from 32 on: spread over the 3 whole-history patches.
+        let expected = if span < 32.0 { 1.0 } else { span / (3 * p - 1) as f64 };
+        let step = f.grid[1] - f.grid[0];
+        assert!((step - expected).abs() < 1e-9, "{n} observations: step {step} for a span of {span}");
+        assert!(f.values.iter().flatten().all(|v| v.is_finite()), "the request at cycle 400 is reached");
+    }
+}
+
+#[test]
 fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     let plain = ForecastConfig::matching(&WindowConfig::default());
     assert_eq!(plain, ForecastConfig::default(), "default windows, default rollout");
@@ -572,11 +591,17 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     assert!(f.refine_short_context);
     assert_eq!(f.whole_history_patches, 5);
     // The shipped recipe's file is what its training config implies, with the band's calibration
-    // (interval scale and disagreement weight, scripts/calibrate_intervals.sh) on top.
+    // (interval scale and disagreement weight, scripts/calibrate_intervals.sh) and the shortest
+    // span the whole-history grid reads (docs/preregistered.md, experiment 10) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed-rounds.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
-    let calibrated = ForecastConfig { interval_scale: shipped.interval_scale, disagreement_weight: shipped.disagreement_weight, ..ForecastConfig::matching(&train.windows) };
+    let calibrated = ForecastConfig {
+        interval_scale: shipped.interval_scale,
+        disagreement_weight: shipped.disagreement_weight,
+        whole_history_min_span: shipped.whole_history_min_span,
+        ..ForecastConfig::matching(&train.windows)
+    };
     assert_eq!(calibrated, shipped);
 }
 

@@ -2,18 +2,25 @@
 # Applies the rule of docs/preregistered.md's experiment 10: the shipped ensemble (models/default)
 # and its held-out twins (models/default-held-out) reading histories that span fewer than M cycles
 # on their own grid instead of the whole-history one (`whole_history_min_span` M; M = 0 is the
-# shipped model). For each M: scripts/score_recipe.sh (label prereg10-R<M>) and the `first` task
+# model before it). For each M: scripts/score_recipe.sh (label prereg10-R<M>) and the `first` task
 # from the first 10, 20 and 30 cycles on val, on the five held-out datasets (twins) and, reported
 # only, on test and unseen, with the shipped band. Picks M by the rule and prints its three
 # conditions. Everything lands in out/prereg10/.
+# With `refine`, experiment 11 instead, by the same rule: those short histories on their own grid
+# refined to two patches as experiment 10 shipped (`refine_short_context` true, the reference) or
+# not (false), labels prereg11-R<true|false>, in out/prereg11/.
 #
-# Usage: scripts/short_history_verdict.sh [CORPUS_DIR]
+# Usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
 bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
-out=out/prereg10
-spans=(0 16 32 64)
+case ${2:-} in
+  "") exp=10 key=whole_history_min_span spans=(0 16 32 64) ;;
+  refine) exp=11 key=refine_short_context spans=(true false) ;;
+  *) echo "usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine]" >&2; exit 2 ;;
+esac
+out=out/prereg$exp
 firsts=(10 20 30)
 split=runs/ab/zs-split.json
 mkdir -p "$out"
@@ -22,15 +29,15 @@ held_args=()
 for d in "${held[@]}"; do held_args+=(--dataset "$d"); done
 members() { python3 -c 'import json, sys; print(" ".join(f"{sys.argv[1]}/{m}" for m in json.load(open(f"{sys.argv[1]}/ensemble.json"))["members"]))' "$1"; }
 for m in "${spans[@]}"; do
-  python3 - "$m" "$out/forecast-$m.json" <<'PY'
+  python3 - "$key" "$m" "$out/forecast-$m.json" <<'PY'
 import json, sys
 config = json.load(open("models/default/forecast.json"))
-config["whole_history_min_span"] = float(sys.argv[1])
-json.dump(config, open(sys.argv[2], "w"), indent=2)
+config[sys.argv[1]] = json.loads(sys.argv[2])
+json.dump(config, open(sys.argv[3], "w"), indent=2)
 PY
   scripts/make_ensemble.sh "$out/R$m" "$out/forecast-$m.json" $(members models/default)
   scripts/make_ensemble.sh "$out/R$m-zs" "$out/forecast-$m.json" $(members models/default-held-out)
-  HELD_OUT_MODEL="$out/R$m-zs" HELD_OUT_SPLIT=$split scripts/score_recipe.sh "$out/R$m" "prereg10-R$m" "$corpus" > "$out/R$m.score.json"
+  HELD_OUT_MODEL="$out/R$m-zs" HELD_OUT_SPLIT=$split scripts/score_recipe.sh "$out/R$m" "prereg$exp-R$m" "$corpus" > "$out/R$m.score.json"
   # The first task, with the band of the forecast.json (the shipped one).
   first() { # name eval-args...
     local name=$1; shift
@@ -55,22 +62,23 @@ json.dump(score, open(f"{out}/R{m}.score.json", "w"))
 print(json.dumps(score))
 PY
 done
-python3 - "$out" "${spans[@]}" <<'PY'
+python3 - "$out" "$key" "${spans[@]}" <<'PY'
 import json, sys
-out, spans = sys.argv[1], sys.argv[2:]
+out, key, spans = sys.argv[1], sys.argv[2], sys.argv[3:]
 s = {m: json.load(open(f"{out}/R{m}.score.json")) for m in spans}
-f = s["0"]
-first = {m: s[m]["first_val"] / f["first_val"] + s[m]["first_held"] / f["first_held"] for m in spans if m != "0"}
+f = s[spans[0]]  # the reference: the model before the change
+first = {m: s[m]["first_val"] / f["first_val"] + s[m]["first_held"] / f["first_held"] for m in spans[1:]}
+name = "M" if key == "whole_history_min_span" else key
 for m in first:
-    print(f"  M {m}: first_val(R)/first_val(F) + first_held(R)/first_held(F) = {first[m]:.4f}")
+    print(f"  {name} {m}: first_val(R)/first_val(F) + first_held(R)/first_held(F) = {first[m]:.4f}")
 best = min(first, key=first.get)
 r = s[best]
 c2 = r["val_score"] / f["val_score"] + r["early_held"] / f["early_held"]
 checks = [(f"first_val(R{best})/first_val(F) + first_held(R{best})/first_held(F) < 1.9", first[best], first[best] < 1.9),
           (f"val(R{best})/val(F) + held(R{best})/held(F) <= 2", c2, c2 <= 2.0),
           (f"first-task coverage of R{best}, shipped band, val and held-out five, within 70-90 %", r["first_coverage"], 70 <= r["first_coverage"] <= 90)]
-print(f"chosen span: {best} cycles")
+print(f"chosen span: {best} cycles" if name == "M" else f"chosen: {key} {best}")
 for name, value, ok in checks:
     print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
-print("verdict: " + (f"R{best} (whole_history_min_span {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
+print("verdict: " + (f"R{best} ({key} {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
 PY

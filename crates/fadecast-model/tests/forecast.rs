@@ -591,8 +591,9 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     assert!(f.refine_short_context);
     assert_eq!(f.whole_history_patches, 5);
     // The shipped recipe's file is what its training config implies, with the band's calibration
-    // (interval scale and disagreement weight, scripts/calibrate_intervals.sh) and the shortest
-    // span the whole-history grid reads (docs/preregistered.md, experiment 10) on top.
+    // (interval scale and disagreement weight, scripts/calibrate_intervals.sh), the shortest span
+    // the whole-history grid reads and how a shorter history is read (docs/preregistered.md,
+    // experiments 10 and 11) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed-rounds.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
@@ -600,6 +601,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
         interval_scale: shipped.interval_scale,
         disagreement_weight: shipped.disagreement_weight,
         whole_history_min_span: shipped.whole_history_min_span,
+        refine_short_context: shipped.refine_short_context,
         ..ForecastConfig::matching(&train.windows)
     };
     assert_eq!(calibrated, shipped);

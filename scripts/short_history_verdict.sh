@@ -9,8 +9,12 @@
 # With `refine`, experiment 11 instead, by the same rule: those short histories on their own grid
 # refined to two patches as experiment 10 shipped (`refine_short_context` true, the reference) or
 # not (false), labels prereg11-R<true|false>, in out/prereg11/.
+# With `long`, experiment 12: the span below which a history is read on its own grid raised from
+# 32 to 64, 128 or 256 cycles (labels prereg12-R<M>, out/prereg12/), chosen on the val score and
+# the held-out five's early RMSE instead, since these spans reach the early, rolling and eol tasks;
+# it also scores the held-out five's early task with the shipped band for its coverage condition.
 #
-# Usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine]
+# Usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
@@ -18,7 +22,8 @@ bin=${FADECAST:-${CARGO_TARGET_DIR:-target}/release/fadecast}
 case ${2:-} in
   "") exp=10 key=whole_history_min_span spans=(0 16 32 64) ;;
   refine) exp=11 key=refine_short_context spans=(true false) ;;
-  *) echo "usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine]" >&2; exit 2 ;;
+  long) exp=12 key=whole_history_min_span spans=(32 64 128 256) ;;
+  *) echo "usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long]" >&2; exit 2 ;;
 esac
 out=out/prereg$exp
 firsts=(10 20 30)
@@ -49,8 +54,12 @@ PY
     done
     first "R$m-first$n-held" --model "$out/R$m-zs" --context-cycles "$n" --split unseen --split-file "$split" "${held_args[@]}"
   done
+  if [ "$exp" = 12 ]; then
+    "$bin" eval --corpus "$corpus" --model "$out/R$m-zs" --task early --split unseen --split-file "$split" "${held_args[@]}" \
+      --out "$out/R$m-early-held-band" > "$out/R$m-early-held-band.log" 2>&1 || { cat "$out/R$m-early-held-band.log" >&2; exit 1; }
+  fi
   python3 - "$out" "$m" "${firsts[@]}" <<'PY'
-import json, sys
+import json, os, sys
 out, m, firsts = sys.argv[1], sys.argv[2], sys.argv[3:]
 macro = lambda n, s: json.load(open(f"{out}/R{m}-first{n}-{s}/metrics.json"))["macro"]
 score = json.load(open(f"{out}/R{m}.score.json"))
@@ -58,15 +67,33 @@ for s in ("val", "held", "test", "unseen"):
     score[f"first_{s}"] = round(sum(macro(n, s)["rmse"] for n in firsts) / len(firsts), 3)
     score[f"first_{s}_by_n"] = [round(macro(n, s)["rmse"], 3) for n in firsts]
 score["first_coverage"] = round(100 * sum(macro(n, s)["coverage_p10_p90"] for n in firsts for s in ("val", "held")) / (2 * len(firsts)), 1)
+band = f"{out}/R{m}-early-held-band/metrics.json"
+if os.path.exists(band):
+    score["early_held_coverage"] = round(100 * json.load(open(band))["macro"]["coverage_p10_p90"], 1)
 json.dump(score, open(f"{out}/R{m}.score.json", "w"))
 print(json.dumps(score))
 PY
 done
-python3 - "$out" "$key" "${spans[@]}" <<'PY'
+python3 - "$out" "$key" "$exp" "${spans[@]}" <<'PY'
 import json, sys
-out, key, spans = sys.argv[1], sys.argv[2], sys.argv[3:]
+out, key, exp, spans = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 s = {m: json.load(open(f"{out}/R{m}.score.json")) for m in spans}
 f = s[spans[0]]  # the reference: the model before the change
+if exp == "12":
+    main = {m: s[m]["val_score"] / f["val_score"] + s[m]["early_held"] / f["early_held"] for m in spans[1:]}
+    for m in main:
+        print(f"  M {m}: val(R)/val(F) + held(R)/held(F) = {main[m]:.4f}")
+    best = min(main, key=main.get)
+    r = s[best]
+    c2 = r["first_val"] / f["first_val"] + r["first_held"] / f["first_held"]
+    checks = [(f"val(R{best})/val(F) + held(R{best})/held(F) < 1.98", main[best], main[best] < 1.98),
+              (f"first_val(R{best})/first_val(F) + first_held(R{best})/first_held(F) <= 2", c2, c2 <= 2.0),
+              (f"early coverage of R{best}'s twins on the held-out five, shipped band, within 70-90 %", r["early_held_coverage"], 70 <= r["early_held_coverage"] <= 90)]
+    print(f"chosen span: {best} cycles")
+    for name, value, ok in checks:
+        print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
+    print("verdict: " + (f"R{best} ({key} {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
+    sys.exit()
 first = {m: s[m]["first_val"] / f["first_val"] + s[m]["first_held"] / f["first_held"] for m in spans[1:]}
 name = "M" if key == "whole_history_min_span" else key
 for m in first:

@@ -79,33 +79,27 @@ import json, sys
 out, key, exp, spans = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 s = {m: json.load(open(f"{out}/R{m}.score.json")) for m in spans}
 f = s[spans[0]]  # the reference: the model before the change
+pairs = {"first": ("first_val", "first_held"), "main": ("val_score", "early_held")}
+texts = {"first": "first_val(R{0})/first_val(F) + first_held(R{0})/first_held(F)", "main": "val(R{0})/val(F) + held(R{0})/held(F)"}
+# Experiments 10 and 11 decide on short histories and guard the main tasks; 12 the other way round.
 if exp == "12":
-    main = {m: s[m]["val_score"] / f["val_score"] + s[m]["early_held"] / f["early_held"] for m in spans[1:]}
-    for m in main:
-        print(f"  M {m}: val(R)/val(F) + held(R)/held(F) = {main[m]:.4f}")
-    best = min(main, key=main.get)
-    r = s[best]
-    c2 = r["first_val"] / f["first_val"] + r["first_held"] / f["first_held"]
-    checks = [(f"val(R{best})/val(F) + held(R{best})/held(F) < 1.98", main[best], main[best] < 1.98),
-              (f"first_val(R{best})/first_val(F) + first_held(R{best})/first_held(F) <= 2", c2, c2 <= 2.0),
-              (f"early coverage of R{best}'s twins on the held-out five, shipped band, within 70-90 %", r["early_held_coverage"], 70 <= r["early_held_coverage"] <= 90)]
-    print(f"chosen span: {best} cycles")
-    for name, value, ok in checks:
-        print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
-    print("verdict: " + (f"R{best} ({key} {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
-    sys.exit()
-first = {m: s[m]["first_val"] / f["first_val"] + s[m]["first_held"] / f["first_held"] for m in spans[1:]}
+    decide, guard, margin = "main", "first", 1.98
+    cov_key, cov_text = "early_held_coverage", "early coverage of R{0}'s twins on the held-out five, shipped band, within 70-90 %"
+else:
+    decide, guard, margin = "first", "main", 1.9
+    cov_key, cov_text = "first_coverage", "first-task coverage of R{0}, shipped band, val and held-out five, within 70-90 %"
+ratio = lambda m, which: sum(s[m][k] / f[k] for k in pairs[which])
+score = {m: ratio(m, decide) for m in spans[1:]}
 name = "M" if key == "whole_history_min_span" else key
-for m in first:
-    print(f"  {name} {m}: first_val(R)/first_val(F) + first_held(R)/first_held(F) = {first[m]:.4f}")
-best = min(first, key=first.get)
-r = s[best]
-c2 = r["val_score"] / f["val_score"] + r["early_held"] / f["early_held"]
-checks = [(f"first_val(R{best})/first_val(F) + first_held(R{best})/first_held(F) < 1.9", first[best], first[best] < 1.9),
-          (f"val(R{best})/val(F) + held(R{best})/held(F) <= 2", c2, c2 <= 2.0),
-          (f"first-task coverage of R{best}, shipped band, val and held-out five, within 70-90 %", r["first_coverage"], 70 <= r["first_coverage"] <= 90)]
+for m in score:
+    print(f"  {name} {m}: {texts[decide].format('')} = {score[m]:.4f}")
+best = min(score, key=score.get)
+c2 = ratio(best, guard)
+checks = [(f"{texts[decide].format(best)} < {margin}", score[best], score[best] < margin),
+          (f"{texts[guard].format(best)} <= 2", c2, c2 <= 2.0),
+          (cov_text.format(best), s[best][cov_key], 70 <= s[best][cov_key] <= 90)]
 print(f"chosen span: {best} cycles" if name == "M" else f"chosen: {key} {best}")
-for name, value, ok in checks:
-    print(f"{'pass' if ok else 'FAIL'}  {name}: {value:.4f}")
+for text, value, ok in checks:
+    print(f"{'pass' if ok else 'FAIL'}  {text}: {value:.4f}")
 print("verdict: " + (f"R{best} ({key} {best}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{best} is not shipped"))
 PY

@@ -60,10 +60,10 @@ pub enum Feedback {
 pub struct ForecastConfig {
     /// End of life: SOH at or below this.
     pub eol_threshold: f64,
-    /// Longest rollout, in patches: a guard on time, reached only by cells that never cross end
-    /// of life or by histories of a few cycles, which the whole-history grid reads finer than a
-    /// cycle. 1024 lets a 20-cycle history reach about 4,900 cycles (256 stopped at 1,200, and
-    /// the evaluator scores what lies beyond a forecast as SOH 0: `fadecast eval --task first`).
+    /// Longest rollout, in patches: a guard on time, reached by cells that never cross end of
+    /// life and by short histories on the whole-history grid, whose step is a sixty-fourth of
+    /// their span (with 256, a 20-cycle history read so stopped near cycle 1,200, and the
+    /// evaluator scores what lies beyond a forecast as SOH 0: `fadecast eval --task first`).
     pub max_rollout_patches: usize,
     pub feedback: Feedback,
     /// Must match the training windows' rule, so check-up grids look as they did in training.
@@ -83,7 +83,8 @@ pub struct ForecastConfig {
     /// many patches, whatever its length: every context then spans the same number of points and
     /// the rollout advances in fractions of the history's own span, the grid of the training
     /// windows with [`WindowConfig::whole_history_prob`]. Overrides `strides` and
-    /// `refine_short_context` (a one-observation history keeps the base grid).
+    /// `refine_short_context` for histories spanning at least `whole_history_min_span` cycles (a
+    /// one-observation history keeps the base grid).
     pub whole_history_patches: usize,
     /// A history spanning fewer cycles than this (first observation to origin) is read on the
     /// grid `strides` and `refine_short_context` choose, not the whole-history one. Spread over

@@ -55,8 +55,8 @@ pub struct Args {
     bands: super::model::BandArgs,
     /// Forecast at least this many cycles past the origin (default: until end of life). The
     /// rollout has a limit in grid points (forecast.json's max_rollout_patches; a history spanning
-    /// 32 cycles or more is read on a grid of a sixty-fourth of its span), so a forecast may end
-    /// sooner: a warning then says where.
+    /// at least its whole_history_min_span, 32 cycles, steps a sixty-fourth of its span), so a
+    /// forecast may end sooner: a warning then says where.
     #[arg(long, value_name = "CYCLES")]
     horizon: Option<f64>,
     /// Spacing of the reported trajectory, in cycles (default: about 50 points).
@@ -189,9 +189,9 @@ fn a_few(names: &[String]) -> String {
 }
 
 /// The rollout stops after `max_rollout_patches` patches (forecast.json), on the grid the history
-/// was read on (a whole-history grid is a sixty-fourth of the history's span, so a short history's
-/// is fine), so the limit can come before the `--horizon` asked for, or before the median reaches
-/// end of life; said, not hidden. `max_points`: the limit in grid points.
+/// was read on (on the whole-history grid a step is a sixty-fourth of the history's span), so the
+/// limit can come before the `--horizon` asked for, or before the median reaches end of life;
+/// said, not hidden. `max_points`: the limit in grid points.
 fn cut_short(f: &Forecast, horizon: Option<f64>, max_points: usize) -> Option<String> {
     let end = *f.grid.last()?;
     if f.grid.len() < max_points {

@@ -39,18 +39,23 @@ for task in early rolling eol; do
   done
 done
 
-# 1b. From the first N cycles of every cell (`--task first`): the early task's origin moves with
-# each cell's life; this one is where a user forecasting a new cell stands.
+# 1b. From the first N cycles of every cell (`--task first`, and `--task eol` where N is not the
+# eol task's usual 100): the early task's origin moves with each cell's life; this one is where a
+# user forecasting a new cell stands.
 first_cycles=(20 100)
 first_runs=()
 for n in "${first_cycles[@]}"; do
-  for split in test unseen; do
-    out="out/eval/universal-first$n-$split"
-    FRESH=1 eval_run default first "$split" "$out" --context-cycles "$n"
-    first_runs+=("$out/metrics.json")
-    for model in $("$bin" eval --list-models | awk '$2=="baseline"{print $1}'); do
-      eval_run "$model" first "$split" "out/eval/$model-first$n-$split" --context-cycles "$n"
-      first_runs+=("out/eval/$model-first$n-$split/metrics.json")
+  tasks=(first)
+  [ "$n" = 100 ] || tasks=(eol first)
+  for task in "${tasks[@]}"; do
+    for split in test unseen; do
+      out="out/eval/universal-$task$n-$split"
+      FRESH=1 eval_run default "$task" "$split" "$out" --context-cycles "$n"
+      first_runs+=("$out/metrics.json")
+      for model in $("$bin" eval --list-models | awk '$2=="baseline"{print $1}'); do
+        eval_run "$model" "$task" "$split" "out/eval/$model-$task$n-$split" --context-cycles "$n"
+        first_runs+=("out/eval/$model-$task$n-$split/metrics.json")
+      done
     done
   done
 done
@@ -129,6 +134,8 @@ done
   echo "three check-ups in that span are left out, so fewer datasets are scored than above. Where a"
   echo "forecast ends before the cell's last observation (the universal model's rollout has a limit in"
   echo "grid points, forecast.json's \`max_rollout_patches\`), the evaluator scores the rest as SOH 0."
+  echo "Task \`eol<N>\` (\`--task eol --context-cycles N\`) is the \`eol\` task of section 1 from the first N"
+  echo "cycles instead of 100: the cells that reach SOH 0.8 after those cycles."
   echo
   "$bin" eval --compare "${first_runs[@]}" | tail -n +2
   echo

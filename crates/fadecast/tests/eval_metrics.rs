@@ -148,3 +148,22 @@ fn first_task_takes_the_same_cycles_of_every_cell_as_context() {
     assert_eq!(r.cells.iter().map(|c| c.n_points).collect::<Vec<_>>(), [50, 1]);
     assert!(r.cells_without_window.is_empty());
 }
+
+#[test]
+fn eol_task_from_other_cycles_is_labelled_with_them() {
+    // SOH = 1 − 0.001·c at c = 1..300 reaches 0.8 at cycle 200. From the first 20 cycles the
+    // context is cycles 1..20; persistence never crosses, so it is censored at the grid's end.
+    let cells = vec![cell("D", "a", 300, |c| 1.0 - 0.001 * c)];
+    let splits = vec![Split::Test];
+    let sel = Selected { cells: &cells, splits: &splits, selection: Selection::Test, split_name: "test".into(), split_version: Some(1), seen: &|_| true };
+    let r = evaluate(&Persistence, &sel, Task::Eol(20)).unwrap().report;
+    assert_eq!(r.task, "eol20");
+    assert_eq!(r.units.rmse, "cycles");
+    let c = &r.cells[0];
+    close(c.eol_true.unwrap(), 200.0);
+    assert_eq!(c.eol_censored, Some(true));
+    close(c.eol_pred.unwrap(), 20.0 + 10.0 * 1000.0);
+    // The usual 100 cycles keep the plain name, so older metrics files still compare.
+    assert_eq!(evaluate(&Persistence, &sel, Task::Eol(100)).unwrap().report.task, "eol");
+    assert!(Task::is_eol_label("eol") && Task::is_eol_label("eol20") && !Task::is_eol_label("early") && !Task::is_eol_label("eolx"));
+}

@@ -52,13 +52,13 @@ pub struct Args {
     #[arg(long, value_name = "KEYS")]
     exclude_cells: Option<String>,
     /// early: the first 20 % of each cell's observed span as context; rolling: origins at 40, 60
-    /// and 80 %; eol: the end-of-life cycle from the first 100 cycles; first: the trajectory from
-    /// the first --context-cycles cycles (how good a forecast is that early in a test). Every later
-    /// observation is scored (see `fadecast::eval::tasks`).
+    /// and 80 %; eol: the end-of-life cycle from the first 100 cycles (or --context-cycles); first:
+    /// the trajectory from the first --context-cycles cycles (how good a forecast is that early in
+    /// a test). Every later observation is scored (see `fadecast::eval::tasks`).
     #[arg(long, default_value = "early", value_parser = ["early", "rolling", "eol", "first"])]
     task: String,
-    /// With --task first: the context is the observations before the cell's first cycle + this
-    /// many (at least 3 observations; shorter cells are left out and counted).
+    /// With --task first or eol: the context is the observations before the cell's first cycle +
+    /// this many (at least 3 observations; shorter cells are left out and counted). Default 100.
     #[arg(long, value_name = "CYCLES", value_parser = clap::value_parser!(u32).range(1..))]
     context_cycles: Option<u32>,
     /// Cells to score: test (seen datasets), unseen (held-out datasets), all (both), or val (the
@@ -162,8 +162,9 @@ fn score(a: Args) -> anyhow::Result<()> {
     let out = a.out.as_deref().context("--out is required: the folder for metrics.json, report.md and plots")?;
     let task = match (Task::parse(&a.task).expect("clap checked the task"), a.context_cycles) {
         (Task::First(_), Some(n)) => Task::First(n),
+        (Task::Eol(_), Some(n)) => Task::Eol(n),
         (t, None) => t,
-        (_, Some(_)) => bail!("--context-cycles goes with --task first (the {} task has its own origin)", a.task),
+        (_, Some(_)) => bail!("--context-cycles goes with --task first or eol (the {} task's origin moves with each cell's life)", a.task),
     };
     let universal = super::model::is_model(model);
     if !baselines::is_baseline(model) && !universal {

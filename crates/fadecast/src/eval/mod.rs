@@ -2,8 +2,8 @@
 //!
 //! - [`split`]: cells split by cell (train / val / test, unseen datasets held out whole), versioned
 //!   in `splits/v1.json`.
-//! - [`tasks`]: `early`, `rolling`, `eol` (and `first`: the first N cycles as context) as forecast
-//!   windows, identical for every model.
+//! - [`tasks`]: `early`, `rolling`, `eol` and `first` (end of life and trajectory from the first N
+//!   cycles) as forecast windows, identical for every model.
 //! - [`forecaster`]: the [`Forecaster`] trait; a forecaster sees only the context.
 //! - [`baselines`]: persistence, linear, exponential (single, double), power law, GP, per-dataset.
 //! - [`calibrate`]: intervals for point forecasters from their val-split errors.
@@ -17,7 +17,7 @@
 //!   "schema_version": 1,
 //!   "model": str, "model_settings": str,    // name, and what tuning chose
 //!   "probabilistic": bool,                  // false: coverage and pinball are null
-//!   "task": "early" | "rolling" | "eol" | "first<N>",   // e.g. "first100"
+//!   "task": "early" | "rolling" | "eol" | "eol<N>" | "first<N>",   // eol from other than 100 cycles: "eol20"
 //!   "split": "test" | "unseen" | "all" | "data",
 //!   "split_version": int | null,            // the split file used (null for --data)
 //!   "units": {"mae", "rmse", "mape"},       // "SOH percentage points" (eol: "cycles"), "%"

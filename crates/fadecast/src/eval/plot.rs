@@ -49,7 +49,7 @@ pub fn write_plots(dir: &Path, scored: &Scored) -> Result<Vec<String>, String> {
         forecast_panels(&dir.join(&name), &ex).map_err(|e| format!("plot {name}: {e}"))?;
         names.push(name);
     }
-    if scored.report.task != "eol" && !scored.report.datasets.is_empty() {
+    if !crate::eval::Task::is_eol_label(&scored.report.task) && !scored.report.datasets.is_empty() {
         let name = "error_vs_horizon.svg".to_string();
         horizon_plot(&dir.join(&name), scored).map_err(|e| format!("plot {name}: {e}"))?;
         names.push(name);

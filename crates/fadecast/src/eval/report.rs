@@ -9,6 +9,7 @@ use std::path::Path;
 use super::metrics::{DatasetMetrics, MacroMetrics};
 use super::plot;
 use super::run::{MetricsReport, Scored};
+use super::tasks::{Task, EOL_CONTEXT_CYCLES};
 use crate::corpus::build::write_dir_atomically;
 use crate::error::ImportError;
 
@@ -51,7 +52,7 @@ fn macro_row(out: &mut String, scope: &str, m: &MacroMetrics, eol: bool) {
 
 /// `report.md`: the run's tables.
 pub fn markdown(r: &MetricsReport, plots: &[String]) -> String {
-    let eol = r.task == "eol";
+    let eol = Task::is_eol_label(&r.task);
     let mut s = String::new();
     let _ = writeln!(s, "# `{}` on `{}`, split `{}`\n", r.model, r.task, r.split);
     if !r.model_settings.is_empty() {
@@ -188,10 +189,16 @@ fn pick_macro(m: &MacroMetrics, metric: &str) -> Option<f64> {
 /// acc15, coverage closest to 80 %, bias closest to 0).
 pub fn compare_markdown(reports: &[MetricsReport]) -> String {
     let mut groups: BTreeMap<((usize, u32), String), Vec<&MetricsReport>> = BTreeMap::new();
-    // The tasks in their docs' order, `first<N>` last and by N (`first20` before `first100`).
-    let order = |t: &str| match t.strip_prefix("first").and_then(|n| n.parse::<u32>().ok()) {
-        Some(n) => (3, n),
-        None => (["early", "rolling", "eol"].iter().position(|x| *x == t).unwrap_or(4), 0),
+    // The tasks in their docs' order, each by its cycles (`eol20` before `eol`, which is from
+    // 100; `first20` before `first100`).
+    let order = |t: &str| {
+        let cycles = |prefix: &str| t.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+        match t {
+            "early" => (0, 0),
+            "rolling" => (1, 0),
+            "eol" => (2, EOL_CONTEXT_CYCLES),
+            _ => cycles("eol").map(|n| (2, n)).or_else(|| cycles("first").map(|n| (3, n))).unwrap_or((4, 0)),
+        }
     };
     for r in reports {
         groups.entry((order(&r.task), format!("{}\u{0}{}", r.task, r.split))).or_default().push(r);
@@ -199,7 +206,7 @@ pub fn compare_markdown(reports: &[MetricsReport]) -> String {
     let mut s = String::new();
     for ((_, key), runs) in groups {
         let (task, split) = key.split_once('\u{0}').unwrap_or((&key, ""));
-        let eol = task == "eol";
+        let eol = Task::is_eol_label(task);
         let unit = if eol { "cycles" } else { "SOH pp" };
         let _ = writeln!(s, "## Task `{task}`, split `{split}`\n");
         let mut metrics: Vec<(&str, String)> =

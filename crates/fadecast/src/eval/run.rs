@@ -178,7 +178,7 @@ pub fn evaluate(f: &dyn Forecaster, sel: &Selected, task: Task) -> Result<Scored
         }
     }
 
-    let eol = task == Task::Eol;
+    let eol = matches!(task, Task::Eol(_));
     let mut by_dataset: BTreeMap<String, Vec<&CellMetrics>> = BTreeMap::new();
     for c in &cells {
         by_dataset.entry(c.dataset.clone()).or_default().push(c);

@@ -1,11 +1,12 @@
-//! The three tasks, as forecast windows every model is scored on identically.
+//! The tasks, as forecast windows every model is scored on identically.
 //!
 //! - `early`: the context is the observations up to 20 % of the cell's observed cycle span (first
 //!   to last observation), and at least the first [`MIN_CONTEXT_PER_CYCLE`] observations
 //!   (per-cycle data) or [`MIN_CONTEXT_CHECKUP`] check-ups; every later observation is a target.
 //! - `rolling`: origins at 40 %, 60 % and 80 % of the span (same minimum context); every later
 //!   observation is a target. A cell contributes up to three windows.
-//! - `eol`: the context is the observations before cycle `first + 100` (at least 3); the target is
+//! - `eol` (N cycles, [`EOL_CONTEXT_CYCLES`] unless chosen): the context is the observations
+//!   before cycle `first + N` (at least 3); the target is
 //!   the cycle at which SOH first drops below [`EOL_THRESHOLD`] (linearly interpolated between
 //!   the last observation at or above it and the first below), for cells that reach it after the
 //!   context. The forecaster is queried on a fixed grid of [`EOL_GRID_POINTS`] cycles spaced
@@ -28,7 +29,7 @@ pub const ROLLING_FRACTIONS: [f64; 3] = [0.4, 0.6, 0.8];
 pub const MIN_CONTEXT_PER_CYCLE: usize = 50;
 pub const MIN_CONTEXT_CHECKUP: usize = 3;
 pub const EOL_THRESHOLD: f64 = 0.8;
-pub const EOL_CONTEXT_CYCLES: f64 = 100.0;
+pub const EOL_CONTEXT_CYCLES: u32 = 100;
 pub const EOL_MIN_CONTEXT: usize = 3;
 pub const EOL_GRID_STEP: f64 = 10.0;
 pub const EOL_GRID_POINTS: usize = 1000;
@@ -39,30 +40,36 @@ pub const FIRST_DEFAULT_CYCLES: u32 = 100;
 pub enum Task {
     Early,
     Rolling,
-    Eol,
-    /// The first N cycles as context.
+    /// End of life from the first N cycles.
+    Eol(u32),
+    /// The trajectory from the first N cycles.
     First(u32),
 }
 
 impl Task {
-    pub const ALL: [Task; 4] = [Task::Early, Task::Rolling, Task::Eol, Task::First(FIRST_DEFAULT_CYCLES)];
+    pub const ALL: [Task; 4] = [Task::Early, Task::Rolling, Task::Eol(EOL_CONTEXT_CYCLES), Task::First(FIRST_DEFAULT_CYCLES)];
     pub fn name(self) -> &'static str {
         match self {
             Task::Early => "early",
             Task::Rolling => "rolling",
-            Task::Eol => "eol",
+            Task::Eol(_) => "eol",
             Task::First(_) => "first",
         }
     }
-    /// The name reports carry: `first` with its cycles (`first100`), so runs with different N
-    /// never share a table.
+    /// The name reports carry: `first` with its cycles (`first100`), and `eol` with them where they
+    /// are not the usual 100 (`eol20`), so runs with different N never share a table.
     pub fn label(self) -> String {
         match self {
             Task::First(n) => format!("first{n}"),
+            Task::Eol(n) if n != EOL_CONTEXT_CYCLES => format!("eol{n}"),
             t => t.name().to_string(),
         }
     }
-    /// `first` takes [`FIRST_DEFAULT_CYCLES`]; see [`Task::First`] for another N.
+    /// Whether a report's task label (see [`Task::label`]) is an end-of-life task.
+    pub fn is_eol_label(label: &str) -> bool {
+        label.strip_prefix("eol").is_some_and(|n| n.is_empty() || n.parse::<u32>().is_ok())
+    }
+    /// `eol` and `first` take their usual cycles; see [`Task::Eol`] and [`Task::First`] for others.
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == s)
     }
@@ -152,10 +159,11 @@ fn observations_before(cell: &Cell, cycles: f64) -> Option<usize> {
     (n >= EOL_MIN_CONTEXT).then_some(n)
 }
 
-/// The eol window of a cell, if it reaches the threshold after a usable context.
-pub fn eol_window(cells_index: usize, cell: &Cell) -> Option<Window> {
+/// The eol window of a cell from its first `context_cycles` cycles, if it reaches the threshold
+/// after a usable context.
+pub fn eol_window(cells_index: usize, cell: &Cell, context_cycles: u32) -> Option<Window> {
     let c = &cell.cycles;
-    let n = observations_before(cell, EOL_CONTEXT_CYCLES)?;
+    let n = observations_before(cell, f64::from(context_cycles))?;
     if n >= c.len() {
         return None;
     }
@@ -189,7 +197,7 @@ pub fn windows_for(i: usize, cell: &Cell, task: Task) -> Vec<Window> {
                 })
                 .collect()
         }
-        Task::Eol => eol_window(i, cell).into_iter().collect(),
+        Task::Eol(cycles) => eol_window(i, cell, cycles).into_iter().collect(),
         Task::First(cycles) => observations_before(cell, f64::from(cycles))
             .and_then(|n| trajectory_window(i, cell, n, None))
             .into_iter()

@@ -166,4 +166,7 @@ fn eol_task_from_other_cycles_is_labelled_with_them() {
     // The usual 100 cycles keep the plain name, so older metrics files still compare.
     assert_eq!(evaluate(&Persistence, &sel, Task::Eol(100)).unwrap().report.task, "eol");
     assert!(Task::is_eol_label("eol") && Task::is_eol_label("eol20") && !Task::is_eol_label("early") && !Task::is_eol_label("eolx"));
+    for t in [Task::Early, Task::Rolling, Task::Eol(100), Task::Eol(20), Task::First(20), Task::First(100)] {
+        assert_eq!(Task::from_label(&t.label()), Some(t), "{t:?} reads back from its label");
+    }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::metrics::{DatasetMetrics, MacroMetrics};
 use super::plot;
 use super::run::{MetricsReport, Scored};
-use super::tasks::{Task, EOL_CONTEXT_CYCLES};
+use super::tasks::Task;
 use crate::corpus::build::write_dir_atomically;
 use crate::error::ImportError;
 
@@ -191,14 +191,12 @@ pub fn compare_markdown(reports: &[MetricsReport]) -> String {
     let mut groups: BTreeMap<((usize, u32), String), Vec<&MetricsReport>> = BTreeMap::new();
     // The tasks in their docs' order, each by its cycles (`eol20` before `eol`, which is from
     // 100; `first20` before `first100`).
-    let order = |t: &str| {
-        let cycles = |prefix: &str| t.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
-        match t {
-            "early" => (0, 0),
-            "rolling" => (1, 0),
-            "eol" => (2, EOL_CONTEXT_CYCLES),
-            _ => cycles("eol").map(|n| (2, n)).or_else(|| cycles("first").map(|n| (3, n))).unwrap_or((4, 0)),
-        }
+    let order = |t: &str| match Task::from_label(t) {
+        Some(Task::Early) => (0, 0),
+        Some(Task::Rolling) => (1, 0),
+        Some(Task::Eol(n)) => (2, n),
+        Some(Task::First(n)) => (3, n),
+        None => (4, 0),
     };
     for r in reports {
         groups.entry((order(&r.task), format!("{}\u{0}{}", r.task, r.split))).or_default().push(r);

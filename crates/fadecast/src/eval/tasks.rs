@@ -6,10 +6,9 @@
 //! - `rolling`: origins at 40 %, 60 % and 80 % of the span (same minimum context); every later
 //!   observation is a target. A cell contributes up to three windows.
 //! - `eol` (N cycles, [`EOL_CONTEXT_CYCLES`] unless chosen): the context is the observations
-//!   before cycle `first + N` (at least 3); the target is
-//!   the cycle at which SOH first drops below [`EOL_THRESHOLD`] (linearly interpolated between
-//!   the last observation at or above it and the first below), for cells that reach it after the
-//!   context. The forecaster is queried on a fixed grid of [`EOL_GRID_POINTS`] cycles spaced
+//!   before cycle `first + N` (at least 3); the target is the cycle at which SOH first drops
+//!   below [`EOL_THRESHOLD`] (linearly interpolated between the last observation at or above it
+//!   and the first below), for cells that reach it after the context. The forecaster is queried on a fixed grid of [`EOL_GRID_POINTS`] cycles spaced
 //!   [`EOL_GRID_STEP`] apart after the origin, the same for every cell, so the horizon never
 //!   depends on the truth; a forecast that never crosses is censored at the grid's end.
 //! - `first` (N cycles, [`FIRST_DEFAULT_CYCLES`] unless chosen): the context is the observations
@@ -65,9 +64,19 @@ impl Task {
             t => t.name().to_string(),
         }
     }
-    /// Whether a report's task label (see [`Task::label`]) is an end-of-life task.
+    /// The task a report's label names: [`Task::label`] read back (`None` for any other text).
+    pub fn from_label(label: &str) -> Option<Self> {
+        let cycles = |prefix: &str| label.strip_prefix(prefix).and_then(|n| n.parse::<u32>().ok());
+        match label {
+            "early" => Some(Task::Early),
+            "rolling" => Some(Task::Rolling),
+            "eol" => Some(Task::Eol(EOL_CONTEXT_CYCLES)),
+            _ => cycles("eol").map(Task::Eol).or_else(|| cycles("first").map(Task::First)),
+        }
+    }
+    /// Whether a report's task label is an end-of-life task (scored in cycles, not SOH).
     pub fn is_eol_label(label: &str) -> bool {
-        label.strip_prefix("eol").is_some_and(|n| n.is_empty() || n.parse::<u32>().is_ok())
+        matches!(Task::from_label(label), Some(Task::Eol(_)))
     }
     /// `eol` and `first` take their usual cycles; see [`Task::Eol`] and [`Task::First`] for others.
     pub fn parse(s: &str) -> Option<Self> {

@@ -74,7 +74,19 @@ fn train_resume_eval_forecast_and_finetune_end_to_end() {
             assert!(c[k].get("p50").is_some() && c[k].get("lower").is_some() && c[k].get("upper").is_some(), "{k}");
         }
     }
-    assert!(std::fs::read_to_string(&plot).unwrap().starts_with("<svg"));
+    // The figure carries its own key, and each panel its cell's EOL and RUL as the JSON has them.
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg"));
+    let svg = svg.replace("&gt;", ">");
+    for key in ["history", "median", "SOH p10–p90"] {
+        assert!(svg.contains(&format!("\n{key}\n")), "the key names {key}");
+    }
+    for c in cells {
+        // A cycle never reached shows as ">" the rollout's end.
+        let shown = |what: &str, v: &Value| v.as_f64().map_or_else(|| format!("{what} >"), |x| format!("{what} {x:.0}"));
+        let (eol, rul) = (shown("EOL", &c["eol_cycle"]["p50"]), shown("RUL", &c["rul_cycles"]["p50"]));
+        assert!(svg.contains(&eol) && svg.contains("(p10–p90: ") && svg.contains(&rul), "{eol} … {rul} in the figure");
+    }
 
     // Finetune adapters on the CSV; forecast with them; eval with them leaves their cells out.
     let adapter = tmp.path().join("adapter");

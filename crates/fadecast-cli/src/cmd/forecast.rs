@@ -65,7 +65,7 @@ pub struct Args {
     /// Print JSON: the settings it forecast with (forecast_config), then per cell its source file and SOH reference capacity, the origin, the trajectory quantiles, EOL and RUL with intervals, and warnings (too short a history, a reference capacity that looks wrong); last, the input folder's files that could not be read, and why (unreadable_files).
     #[arg(long)]
     json: bool,
-    /// Also draw the history and forecast of every cell (SVG or PNG, by the extension).
+    /// Also draw every cell's history and forecast (SVG or PNG, by the extension): the median, the p10–p90 band, the end-of-life threshold, the EOL cycle and its interval (shaded), a key, and the EOL and RUL figures in each panel's corner.
     #[arg(long, value_name = "OUT.svg|OUT.png")]
     plot: Option<PathBuf>,
 }
@@ -241,6 +241,13 @@ fn panel(r: &CellForecast) -> ForecastPanel {
         p90: along(level(0.9)),
         eol_threshold: f.eol_threshold,
         eol: (f.eol.point, f.eol.lower, f.eol.upper),
+        note: format!(
+            "EOL {} (p10–p90: {} to {}), RUL {}",
+            shown(f.eol.point, r, 0.0),
+            shown(f.eol.lower, r, 0.0),
+            shown(f.eol.upper, r, 0.0),
+            shown(f.rul.point, r, f.origin)
+        ),
     }
 }
 
@@ -301,13 +308,17 @@ fn to_json(r: &CellForecast, model: &str, patch_len: usize) -> serde_json::Value
     })
 }
 
-fn print_table(results: &[CellForecast], threshold: f64) {
-    let end = |r: &CellForecast| r.forecast.grid.last().copied().unwrap_or(r.forecast.origin);
-    // A bound the rollout never reached is shown as ">" the rollout's end (for RUL: minus the origin).
-    let fmt = |v: Option<f64>, r: &CellForecast, minus: f64| match v {
+/// A cycle count as the table and the figure show it: whole cycles, and a bound the rollout never
+/// reached as ">" the rollout's end (for RUL, `minus` the origin).
+fn shown(v: Option<f64>, r: &CellForecast, minus: f64) -> String {
+    match v {
         Some(c) => format!("{c:.0}"),
-        None => format!(">{:.0}", end(r) - minus),
-    };
+        None => format!(">{:.0}", r.forecast.grid.last().copied().unwrap_or(r.forecast.origin) - minus),
+    }
+}
+
+fn print_table(results: &[CellForecast], threshold: f64) {
+    let fmt = shown;
     println!("EOL = first cycle with SOH ≤ {threshold}; interval where the p10–p90 band crosses; RUL = EOL − last observed cycle.\n");
     // The cell column as wide as the longest key, so long file-derived names keep the columns aligned.
     let w = results.iter().map(|r| r.cell.key().chars().count()).max().unwrap_or(0).max(36);

@@ -7,8 +7,10 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor;
 
 use super::baselines::fit::subsample;
 use super::metrics::HORIZON_EDGES;
@@ -20,6 +22,35 @@ const MAX_DRAWN: usize = 400;
 
 fn thin(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
     subsample(x.len(), MAX_DRAWN).into_iter().map(|i| (x[i], y[i])).collect()
+}
+
+/// Cycle ticks as whole numbers ("1500", not "1500.0").
+fn cycle_label(x: &f64) -> String {
+    format!("{x:.0}")
+}
+
+/// Draws the series' labels as a small key in the panel's lower left, where a fading curve
+/// leaves the most room.
+fn draw_key<'a, DB: DrawingBackend + 'a>(chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .label_font(("sans-serif", 11))
+        .background_style(WHITE.mix(0.8))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()?;
+    Ok(())
+}
+
+/// A legend swatch: a short line of `color`, or a filled square for a band.
+fn line_key(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(width))
+}
+fn area_key(color: RGBAColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
 }
 
 fn file_name(dataset: &str) -> String {
@@ -76,21 +107,23 @@ fn forecast_panels(path: &Path, ex: &[&Example]) -> Result<(), Box<dyn std::erro
             .x_label_area_size(30)
             .y_label_area_size(45)
             .build_cartesian_2d(x0..x_end.max(x0 + 1.0), (lo - pad)..(hi + pad))?;
-        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").draw()?;
+        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").x_label_formatter(&cycle_label).draw()?;
         let q = |v: &Vec<f64>| keep.iter().map(|i| (e.query[*i], v[*i])).collect::<Vec<_>>();
         let mut band = q(&e.forecast.p90);
         band.extend(q(&e.forecast.p10).into_iter().rev());
         if band.len() > 2 {
-            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?;
+            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?.label("p10–p90").legend(area_key(BLUE.mix(0.15)));
         }
-        chart.draw_series(LineSeries::new(thin(&e.truth.0, &e.truth.1), RGBColor(150, 150, 150)))?.label("truth");
-        chart.draw_series(LineSeries::new(thin(&e.context.0, &e.context.1), BLACK.stroke_width(2)))?.label("context");
+        let grey = RGBColor(150, 150, 150);
+        chart.draw_series(LineSeries::new(thin(&e.truth.0, &e.truth.1), grey))?.label("truth").legend(line_key(grey, 1));
+        chart.draw_series(LineSeries::new(thin(&e.context.0, &e.context.1), BLACK.stroke_width(2)))?.label("context").legend(line_key(BLACK, 2));
         let p50 = q(&e.forecast.p50);
         let (px, py): (Vec<f64>, Vec<f64>) = p50.into_iter().unzip();
-        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?.label("forecast p50");
+        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?.label("forecast p50").legend(line_key(BLUE, 2));
         if e.eol_true.is_some() {
             chart.draw_series(LineSeries::new([(x0, EOL_THRESHOLD), (x_end, EOL_THRESHOLD)], RED.mix(0.5)))?;
         }
+        draw_key(&mut chart)?;
     }
     root.present()?;
     Ok(())
@@ -152,6 +185,8 @@ pub struct ForecastPanel {
     pub eol_threshold: f64,
     /// End of life: point and interval, where the rollout reached them.
     pub eol: (Option<f64>, Option<f64>, Option<f64>),
+    /// A line written in the panel's upper right (the forecast's EOL and RUL in figures).
+    pub note: String,
 }
 
 /// The image formats a forecast figure can be written in, by file extension.
@@ -196,26 +231,32 @@ where
             .x_label_area_size(30)
             .y_label_area_size(45)
             .build_cartesian_2d(x0..x_end, (lo - pad)..(hi + pad))?;
-        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").draw()?;
+        chart.configure_mesh().disable_mesh().x_desc("cycle").y_desc("SOH").x_label_formatter(&cycle_label).draw()?;
         let finite = |v: &[f64]| -> Vec<(f64, f64)> {
             p.cycles.iter().zip(v).filter(|(_, y)| y.is_finite()).map(|(x, y)| (*x, *y)).collect()
         };
+        // The end-of-life interval first, behind the rest: from where the band's lower edge
+        // crosses the threshold to where its upper edge does (or the figure's end, not reached).
+        if let Some(a) = p.eol.1.filter(|a| *a < x_end) {
+            let b = p.eol.2.unwrap_or(x_end).min(x_end);
+            let span = Rectangle::new([(a.max(x0), lo - pad), (b, hi + pad)], RED.mix(0.07).filled());
+            chart.draw_series(std::iter::once(span))?.label("EOL p10–p90").legend(area_key(RED.mix(0.15)));
+        }
         let mut band = finite(&p.p90);
         band.extend(finite(&p.p10).into_iter().rev());
         if band.len() > 2 {
-            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?;
+            chart.draw_series(std::iter::once(Polygon::new(band, BLUE.mix(0.15))))?.label("SOH p10–p90").legend(area_key(BLUE.mix(0.15)));
         }
-        chart.draw_series(LineSeries::new(thin(&p.history.0, &p.history.1), BLACK.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(thin(&p.history.0, &p.history.1), BLACK.stroke_width(2)))?.label("history").legend(line_key(BLACK, 2));
         let (px, py): (Vec<f64>, Vec<f64>) = finite(&p.p50).into_iter().unzip();
-        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(thin(&px, &py), BLUE.stroke_width(2)))?.label("median").legend(line_key(BLUE, 2));
         chart.draw_series(LineSeries::new([(x0, p.eol_threshold), (x_end, p.eol_threshold)], RED.mix(0.5)))?;
         if let Some(e) = p.eol.0 {
-            chart.draw_series(LineSeries::new([(e, lo - pad), (e, hi + pad)], RED.stroke_width(1)))?;
+            chart.draw_series(LineSeries::new([(e, lo - pad), (e, hi + pad)], RED.stroke_width(1)))?.label("EOL (median)").legend(line_key(RED, 1));
         }
-        if let (Some(a), Some(b)) = (p.eol.1, p.eol.2) {
-            let (a, b) = (a.min(b), a.max(b).min(x_end));
-            chart.draw_series(std::iter::once(Rectangle::new([(a, lo - pad), (b, lo - pad + (hi - lo) * 0.03)], RED.mix(0.4).filled())))?;
-        }
+        let note = TextStyle::from(("sans-serif", 11).into_font()).pos(text_anchor::Pos::new(text_anchor::HPos::Right, text_anchor::VPos::Top));
+        chart.draw_series(std::iter::once(Text::new(p.note.clone(), (x_end, hi + pad), note)))?;
+        draw_key(&mut chart)?;
     }
     root.present()?;
     Ok(())

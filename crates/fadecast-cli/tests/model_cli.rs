@@ -307,6 +307,27 @@ fn a_cell_observed_fewer_times_than_one_patch_is_warned_of() {
 }
 
 #[test]
+fn a_cell_already_past_end_of_life_is_said_to_be() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("fleet.csv");
+    // A fades 0.1 % a cycle (SOH 0.85 at cycle 150); B 0.15 % (0.8 near cycle 133).
+    write_user_csv(&csv, 150);
+    let out = fadecast().args(["forecast", "--json", "--input"]).arg(&csv).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 cell is already past end of life (SOH ≤ 0.8) before its last observation, so its RUL is 0: B (cycle 13"), "{err}");
+    let f: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cells = f["cells"].as_array().unwrap();
+    let (a, b) = (&cells[0], &cells[1]);
+    assert_eq!((a["cell_id"].as_str(), b["cell_id"].as_str()), (Some("A"), Some("B")));
+    assert_eq!(a["warnings"], serde_json::json!([]));
+    let eol = b["eol_cycle"]["p50"].as_f64().unwrap();
+    assert!((130.0..=136.0).contains(&eol) && b["rul_cycles"]["p50"] == 0.0, "{b}");
+    let said = b["warnings"][0].as_str().unwrap();
+    assert!(said.starts_with(&format!("SOH already fell to the end-of-life threshold (0.8) at cycle {eol:.0}, before the last observation (cycle 150)")), "{said}");
+}
+
+#[test]
 fn an_invalid_train_config_is_an_error_naming_the_file_before_anything_is_written() {
     let tmp = tempfile::tempdir().unwrap();
     let (config, run) = (tmp.path().join("bad-train.json"), tmp.path().join("run"));

@@ -138,6 +138,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     pb.finish_and_clear();
     warn_of_cut_short(&results);
+    warn_of_past_end_of_life(&results);
 
     if let Some(path) = &a.plot {
         let panels: Vec<ForecastPanel> = results.iter().map(panel).collect();
@@ -270,8 +271,38 @@ fn cell_warnings(r: &CellForecast, patch_len: usize) -> Vec<String> {
             top.soh, top.cycle
         ));
     }
+    if let Some(e) = past_end_of_life(r) {
+        out.push(format!(
+            "SOH already fell to the end-of-life threshold ({}) at cycle {e:.0}, before the last observation (cycle {:.0}): EOL is that cycle and RUL 0; the trajectory goes on from the last observation",
+            r.forecast.eol_threshold, r.forecast.origin
+        ));
+    }
     out.extend(r.cut_short.clone());
     out
+}
+
+/// The cycle where the history itself crossed the end-of-life threshold, if it did: such a cell's
+/// EOL is in the past, and a fleet report should say so rather than show a bare RUL of 0.
+fn past_end_of_life(r: &CellForecast) -> Option<f64> {
+    r.forecast.eol.point.filter(|e| *e <= r.forecast.origin)
+}
+
+/// Said once for all the cells already past end of life, naming a few.
+fn warn_of_past_end_of_life(results: &[CellForecast]) {
+    let past: Vec<String> =
+        results.iter().filter_map(|r| past_end_of_life(r).map(|e| format!("{} (cycle {e:.0})", r.cell.meta.cell_id))).collect();
+    if past.is_empty() {
+        return;
+    }
+    let threshold = results[0].forecast.eol_threshold;
+    tracing::warn!(
+        "{} cell{} already past end of life (SOH ≤ {threshold}) before {} last observation, so {} RUL is 0: {}",
+        past.len(),
+        if past.len() == 1 { " is" } else { "s are" },
+        if past.len() == 1 { "its" } else { "their" },
+        if past.len() == 1 { "its" } else { "their" },
+        a_few(&past)
+    );
 }
 
 fn to_json(r: &CellForecast, model: &str, patch_len: usize) -> serde_json::Value {

@@ -13,8 +13,11 @@
 # 32 to 64, 128 or 256 cycles (labels prereg12-R<M>, out/prereg12/), chosen on the val score and
 # the held-out five's early RMSE instead, since these spans reach the early, rolling and eol tasks;
 # it also scores the held-out five's early task with the shipped band for its coverage condition.
+# With `smooth`, experiment 13: every forecast path smoothed over one patch (`smooth_patches` true)
+# or not (false, the reference), labels prereg13-R<false|true>, in out/prereg13/; it passes when
+# no deciding measure is worse and neither coverage it is documented by moves by more than a point.
 #
-# Usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long]
+# Usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long|smooth]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-out/corpus}
@@ -23,7 +26,8 @@ case ${2:-} in
   "") exp=10 key=whole_history_min_span spans=(0 16 32 64) ;;
   refine) exp=11 key=refine_short_context spans=(true false) ;;
   long) exp=12 key=whole_history_min_span spans=(32 64 128 256) ;;
-  *) echo "usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long]" >&2; exit 2 ;;
+  smooth) exp=13 key=smooth_patches spans=(false true) ;;
+  *) echo "usage: scripts/short_history_verdict.sh [CORPUS_DIR] [refine|long|smooth]" >&2; exit 2 ;;
 esac
 out=out/prereg$exp
 firsts=(10 20 30)
@@ -54,7 +58,7 @@ PY
     done
     first "R$m-first$n-held" --model "$out/R$m-zs" --context-cycles "$n" --split unseen --split-file "$split" "${held_args[@]}"
   done
-  if [ "$exp" = 12 ]; then
+  if [ "$exp" = 12 ] || [ "$exp" = 13 ]; then
     "$bin" eval --corpus "$corpus" --model "$out/R$m-zs" --task early --split unseen --split-file "$split" "${held_args[@]}" \
       --out "$out/R$m-early-held-band" > "$out/R$m-early-held-band.log" 2>&1 || { cat "$out/R$m-early-held-band.log" >&2; exit 1; }
   fi
@@ -89,6 +93,19 @@ else:
     decide, guard, margin = "first", "main", 1.9
     cov_key, cov_text = "first_coverage", "first-task coverage of R{0}, shipped band, val and held-out five, within 70-90 %"
 ratio = lambda m, which: sum(s[m][k] / f[k] for k in pairs[which])
+if exp == "13":
+    # One candidate, meant to remove an artifact rather than to gain: no deciding measure worse,
+    # and the band, not recalibrated, covering what it covered.
+    m = spans[1]
+    moved = lambda k: abs(s[m][k] - f[k])
+    checks = [(f"{texts['main'].format(m)} <= 2", ratio(m, "main"), ratio(m, "main") <= 2.0),
+              (f"{texts['first'].format(m)} <= 2", ratio(m, "first"), ratio(m, "first") <= 2.0),
+              (f"early coverage of R{m}'s twins on the held-out five, shipped band, moved from {f['early_held_coverage']} by at most 1 point", moved("early_held_coverage"), moved("early_held_coverage") <= 1.0),
+              (f"first-task coverage of R{m}, shipped band, val and held-out five, moved from {f['first_coverage']} by at most 1 point", moved("first_coverage"), moved("first_coverage") <= 1.0)]
+    for text, value, ok in checks:
+        print(f"{'pass' if ok else 'FAIL'}  {text}: {value:.4f}")
+    print("verdict: " + (f"R{m} ({key} {m}) replaces the shipped forecast settings" if all(ok for *_, ok in checks) else f"R{m} is not shipped"))
+    sys.exit(0)
 score = {m: ratio(m, decide) for m in spans[1:]}
 name = "M" if key == "whole_history_min_span" else key
 for m in score:

@@ -114,6 +114,12 @@ pub struct ForecastConfig {
     /// never raise it: the model errs optimistic on cells that keep fading at their recent pace
     /// and pessimistic far out on cells whose fade slows (models/README.md, *Which way it errs*).
     pub trend_below_only: bool,
+    /// Replace every combined quantile path by its centred moving average over one patch of grid
+    /// points ([`Rollout::smooth`]). Within each predicted patch the median falls a little faster
+    /// than from one patch to the next and the next patch starts higher: a sawtooth of the
+    /// patch's period (models/README.md, *Limits*) that an average over exactly one period
+    /// removes, leaving the patches' levels.
+    pub smooth_patches: bool,
 }
 
 impl Default for ForecastConfig {
@@ -134,6 +140,7 @@ impl Default for ForecastConfig {
             trend_weight: 0.0,
             trend_fraction: 0.25,
             trend_below_only: false,
+            smooth_patches: false,
         }
     }
 }
@@ -348,7 +355,7 @@ impl Forecaster {
             slots[i] = Some(members);
         }
         let weight = self.config.disagreement_weight;
-        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out"), weight).blend_trend().finish()).collect()
+        slots.into_iter().map(|members| Rollout::combine(members.expect("every cell rolled out"), weight).smooth().blend_trend().finish()).collect()
     }
 
     /// Rolls out a batch of cells with equal context length in lockstep until each has stopped.
@@ -506,6 +513,8 @@ struct Rollout {
     trend_weight: f64,
     trend: (f64, f64),
     trend_below_only: bool,
+    /// [`ForecastConfig::smooth_patches`].
+    smooth_patches: bool,
 }
 
 impl Rollout {
@@ -570,6 +579,7 @@ impl Rollout {
             // Capacity does not grow back for long: a rising recent line is blended as flat.
             trend: (level, slope.min(0.0)),
             trend_below_only: f.config.trend_below_only,
+            smooth_patches: f.config.smooth_patches,
         }
     }
 
@@ -713,6 +723,22 @@ impl Rollout {
         (0..self.grid.len()).for_each(|k| self.track_crossings(k));
     }
 
+    /// With `smooth_patches`, every path becomes its centred moving average over one patch (P
+    /// grid points; P even, so P + 1 points with the two ends weighted a half, which averages out
+    /// anything of period P exactly). The last observed SOH stands before the first grid point, so
+    /// near the origin, and near the rollout's end, the window narrows to what lies on both sides
+    /// (plainly averaged), and the path still starts at the history. The end-of-life crossings
+    /// are found anew.
+    fn smooth(mut self) -> Rollout {
+        if !self.smooth_patches || self.grid.is_empty() {
+            return self;
+        }
+        let (p, last_soh) = (self.patch_len, self.last_soh);
+        self.paths.iter_mut().for_each(|path| *path = smooth_over_patch(last_soh, path, p));
+        self.find_crossings();
+        self
+    }
+
     /// The trend blend (module docs): at each grid point every path moves by
     /// w · (line − median), the median read as [`Rollout::band_at`] orders the paths — only where
     /// that is a move down when `trend_below_only` — and SOH stays at or above 0. The end-of-life
@@ -818,6 +844,26 @@ fn order_and_widen(column: &mut [f64], median: usize, scale: f64) {
     }
 }
 
+/// [`Rollout::smooth`] of one path: `path` on the grid after the origin, `start` the SOH at the
+/// origin (the window's first point, never moved), `p` the patch length in grid points.
+pub fn smooth_over_patch(start: f64, path: &[f64], p: usize) -> Vec<f64> {
+    let h = p / 2;
+    // v[0] is the origin, v[k + 1] the path at grid point k.
+    let v: Vec<f64> = std::iter::once(start).chain(path.iter().copied()).collect();
+    (1..v.len())
+        .map(|i| {
+            let w = h.min(i).min(v.len() - 1 - i);
+            if w == h && p % 2 == 0 {
+                // Exactly one period: the P − 1 inner points and half of each end.
+                let inner: f64 = v[i + 1 - w..i + w].iter().sum();
+                (inner + 0.5 * (v[i - w] + v[i + w])) / p as f64
+            } else {
+                v[i - w..=i + w].iter().sum::<f64>() / (2 * w + 1) as f64
+            }
+        })
+        .collect()
+}
+
 /// Several members' quantiles at one point (each band ordered, one value per level) as one band:
 /// the median is the members' mean median μ; level ℓ lies at μ ± √(mean d² + w·z_ℓ²·var), where d
 /// is each member's own distance from its median at ℓ, var the variance of the members' medians,
@@ -881,10 +927,13 @@ impl fadecast::eval::Forecaster for Forecaster {
     /// Recorded in eval's metrics.json: the coverage it reports depends on the interval scale.
     fn settings(&self) -> String {
         let c = &self.config;
-        let band = match self.models.len() {
+        let mut band = match self.models.len() {
             1 => format!("interval_scale {}", c.interval_scale),
             k => format!("interval_scale {}, disagreement_weight {}, ensemble of {k}", c.interval_scale, c.disagreement_weight),
         };
+        if c.smooth_patches {
+            band += ", paths smoothed over a patch";
+        }
         if c.trend_weight == 0.0 {
             return band;
         }

@@ -96,8 +96,8 @@ fn the_kv_cache_and_the_last_position_head_give_the_full_pass_outputs() {
 #[test]
 fn forecasting_never_reads_past_the_origin() {
     let _serial = common::seeded();
-    for (m, trend_weight) in [(1, 0.0), (3, 0.0), (1, 0.5)] {
-        let forecaster = Forecaster::new(tiny_m(4, m), ForecastConfig { trend_weight, ..ForecastConfig::default() });
+    for (m, trend_weight, smooth_patches) in [(1, 0.0, false), (3, 0.0, false), (1, 0.5, false), (3, 0.0, true)] {
+        let forecaster = Forecaster::new(tiny_m(4, m), ForecastConfig { trend_weight, smooth_patches, ..ForecastConfig::default() });
         let cell = common::synthetic_cell(0, 30.0, 200);
         let mut altered = cell.clone();
         for c in &mut altered.cycles[60..] {
@@ -748,4 +748,52 @@ fn the_trend_weight_moves_the_median_towards_the_recent_line_and_the_band_with_i
     }
     let err = ForecastConfig { trend_fraction: 0.0, ..ForecastConfig::default() }.validate().unwrap_err();
     assert!(err.contains("trend_fraction"), "{err}");
+}
+
+#[test]
+fn smoothing_over_a_patch_removes_a_sawtooth_of_the_patch_period_and_keeps_a_line() {
+    use fadecast_model::forecast::smooth_over_patch;
+    let p = 16;
+    // A falling line from the origin's SOH, plus a sawtooth that drops within each patch and
+    // jumps back at its end (the rollout's artifact), zero on average over a patch.
+    let line = |k: usize| 0.9 - 0.001 * (k + 1) as f64;
+    let tooth = |k: usize| 0.004 * (7.5 - (k % p) as f64) / 7.5;
+    let n = 6 * p;
+    let path: Vec<f64> = (0..n).map(|k| line(k) + tooth(k)).collect();
+    let smoothed = smooth_over_patch(0.9, &path, p);
+    assert_eq!(smoothed.len(), n);
+    // Where the whole window fits (half a patch on each side), the sawtooth is gone.
+    for k in p / 2..n - p / 2 {
+        assert!((smoothed[k] - line(k)).abs() < 1e-12, "grid point {k}: {} vs the line's {}", smoothed[k], line(k));
+    }
+    assert!((path[20] - line(20)).abs() > 1e-3, "the check has teeth: the path is off the line");
+    // A line alone stays itself everywhere, its ends included (the window narrows symmetrically,
+    // with the origin's SOH before the first point).
+    let straight: Vec<f64> = (0..n).map(line).collect();
+    for (k, v) in smooth_over_patch(0.9, &straight, p).iter().enumerate() {
+        assert!((v - line(k)).abs() < 1e-12, "grid point {k}");
+    }
+    // The first point averages itself with the origin and the next: [0.9, a, b] -> (0.9 + a + b) / 3.
+    let short = smooth_over_patch(0.9, &[0.5, 0.2, 0.1], p);
+    assert!((short[0] - (0.9 + 0.5 + 0.2) / 3.0).abs() < 1e-12 && short[2] == 0.1, "{short:?}");
+}
+
+#[test]
+fn a_smoothed_forecast_moves_its_paths_and_reads_its_values_from_them() {
+    let _serial = common::seeded();
+    let model = tiny(12);
+    let cell = common::synthetic_cell(4, 30.0, 250);
+    let at = [120.0, 160.0, 220.0];
+    let forecast = |smooth_patches: bool| {
+        let cfg = ForecastConfig { smooth_patches, ..ForecastConfig::default() };
+        Forecaster::new(model.clone(), cfg).forecast_cell(&cell, 100, &at)
+    };
+    let (own, smoothed) = (forecast(false), forecast(true));
+    assert_eq!(smoothed.grid, own.grid, "the rollout is the model's own");
+    let p = model.config.patch_len;
+    for (a, b) in own.paths.iter().zip(&smoothed.paths) {
+        assert_eq!(*b, fadecast_model::forecast::smooth_over_patch(own.origin_soh, a, p));
+    }
+    assert_ne!(smoothed.paths, own.paths, "the check has teeth");
+    assert_eq!(smoothed.read_at(&at), smoothed.values);
 }

@@ -38,7 +38,7 @@ FORECAST_DEFAULTS = {
     "eol_threshold": 0.8, "max_rollout_patches": 1024, "feedback": "own_quantile",
     "checkup_subdivide": 4, "strides": [1, 2, 4, 8], "min_context_patches": 2, "reanchor_patches": 8,
     "refine_short_context": False, "whole_history_patches": 0, "whole_history_min_span": 0.0,
-    "interval_scale": 1.0,
+    "interval_scale": 1.0, "smooth_patches": False,
 }
 
 # ───────────────────────────── host-side helpers (windows.rs, forecast.rs) ─────────────────────────────
@@ -133,11 +133,28 @@ def bands(paths, median, scale, axis=0):
     return b
 
 
+def smooth_over_patch(start, path, p):
+    """forecast.rs `smooth_over_patch`: the centred moving average over one patch of grid points
+    (P + 1 points, the ends weighted a half, for even P), `start` (the origin's SOH) before the
+    first point, the window narrowing symmetrically near the ends."""
+    v = np.concatenate(([start], path))
+    h, out = p // 2, np.empty(len(path))
+    for i in range(1, len(v)):
+        w = min(h, i, len(v) - 1 - i)
+        if w == h and p % 2 == 0:
+            out[i - 1] = (v[i + 1 - w:i + w].sum() + 0.5 * (v[i - w] + v[i + w])) / p
+        else:
+            out[i - 1] = v[i - w:i + w + 1].sum() / (2 * w + 1)
+    return out
+
+
 def finish(cell, grid, paths, fc, mc):
     """Rollout::finish: end of life where each reported quantile (Forecast::quantiles on the grid) first
     crosses, remaining life."""
     origin, thr = cell["origin"], fc["eol_threshold"]
     median = mc["quantiles"].index(0.5)
+    if fc.get("smooth_patches") and len(grid):
+        paths = np.stack([smooth_over_patch(cell["last_soh"], path, mc["patch_len"]) for path in paths])
     if cell["observed_eol"] is not None:
         c = cell["observed_eol"]
         eol = {"point": c, "lower": c, "upper": c}

@@ -389,11 +389,15 @@ fn interval_scale_widens_the_forecast_bands_and_a_bad_one_is_refused() {
     let ev = tmp.path().join("eval");
     let out = fadecast().args(["eval", "--data"]).arg(&csv).arg("--out").arg(&ev).args(["--interval-scale", "2.5"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let weight = json(&shipped_dir.join("forecast.json"))["disagreement_weight"].as_f64().unwrap_or(1.0);
-    let settings = match members {
+    let shipped_config = json(&shipped_dir.join("forecast.json"));
+    let weight = shipped_config["disagreement_weight"].as_f64().unwrap_or(1.0);
+    let mut settings = match members {
         Some(k) => format!("interval_scale 2.5, disagreement_weight {weight}, ensemble of {k}"),
         None => "interval_scale 2.5".to_string(),
     };
+    if shipped_config["smooth_patches"] == true {
+        settings += ", paths smoothed over a patch";
+    }
     assert_eq!(json(&ev.join("metrics.json"))["model_settings"], settings.as_str());
 }
 

@@ -23,7 +23,8 @@ times its remaining life long, or the model's longest rollout is reached. The sh
 an ensemble of three: each member rolls out so (all as far as the longest), the median is theirs
 averaged, and the band holds their own bands and their disagreement (weighted by the model's
 calibrated disagreement weight, --disagreement-weight to choose another: members disagree most
-on cells unlike their training data, so that is where the band widens). EOL is where the median
+on cells unlike their training data, so that is where the band widens); each path is then
+averaged over one patch of its grid (forecast.json's smooth_patches). EOL is where the median
 crosses the threshold; its interval, where the band's edges do. RUL = EOL − origin. Bounds never
 reached are null (JSON) or '>N'.
 

@@ -350,7 +350,6 @@ fn shown(v: Option<f64>, r: &CellForecast, minus: f64) -> String {
 }
 
 fn print_table(results: &[CellForecast], threshold: f64) {
-    let fmt = shown;
     println!("EOL = first cycle with SOH ≤ {threshold}; interval where the p10–p90 band crosses; RUL = EOL − last observed cycle.\n");
     // The cell column as wide as the longest key, so long file-derived names keep the columns aligned.
     let w = results.iter().map(|r| r.cell.key().chars().count()).max().unwrap_or(0).max(36);
@@ -364,10 +363,10 @@ fn print_table(results: &[CellForecast], threshold: f64) {
             r.cell.cycles.len(),
             o,
             r.cell.cycles.last().map_or(f64::NAN, |c| c.soh),
-            fmt(f.eol.point, r, 0.0),
-            format!("{} – {}", fmt(f.eol.lower, r, 0.0), fmt(f.eol.upper, r, 0.0)),
-            fmt(f.rul.point, r, o),
-            format!("{} – {}", fmt(f.rul.lower, r, o), fmt(f.rul.upper, r, o)),
+            shown(f.eol.point, r, 0.0),
+            format!("{} – {}", shown(f.eol.lower, r, 0.0), shown(f.eol.upper, r, 0.0)),
+            shown(f.rul.point, r, o),
+            format!("{} – {}", shown(f.rul.lower, r, o), shown(f.rul.upper, r, o)),
         );
     }
 }

@@ -593,7 +593,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
     // The shipped recipe's file is what its training config implies, with the band's calibration
     // (interval scale and disagreement weight, scripts/calibrate_intervals.sh), the shortest span
     // the whole-history grid reads and how a shorter history is read (docs/preregistered.md,
-    // experiments 10 and 11) on top.
+    // experiments 10 and 11) and the paths' smoothing (experiment 13) on top.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let train: fadecast_model::train::TrainConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/train-self-fed-rounds.json")).unwrap()).unwrap();
     let shipped: ForecastConfig = serde_json::from_str(&std::fs::read_to_string(root.join("configs/forecast-default.json")).unwrap()).unwrap();
@@ -602,6 +602,7 @@ fn the_matching_forecast_config_reads_histories_on_the_training_grids() {
         disagreement_weight: shipped.disagreement_weight,
         whole_history_min_span: shipped.whole_history_min_span,
         refine_short_context: shipped.refine_short_context,
+        smooth_patches: shipped.smooth_patches,
         ..ForecastConfig::matching(&train.windows)
     };
     assert_eq!(calibrated, shipped);
